@@ -1,0 +1,1 @@
+"""Herald's use cases, on one eventsourcing Application, talking to the world through ports."""

@@ -1,0 +1,312 @@
+"""Campaign use cases: create (validate everything, then record in one transaction), cancel, launch."""
+
+import hashlib
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+import msgspec
+from eventsourcing.application import AggregateNotFoundError
+
+from application.directory import Directory
+from application.errors import Conflict, NotFound, ValidationFailed, problem
+from application.policy import Policy
+from application.ports import Clock, ReadModels
+from application.store import EventStore, IntegrityError
+from domain import ids
+from domain.campaign import BATCH_SIZE, Campaign, RecipientBatch, batch_id, campaign_id_for_key
+from domain.errors import InvalidTransition
+from domain.phone import PhoneValidator
+from domain.recipients import RECOMMENDED_MESSAGE_CHARS, RecipientPlan, plan_recipients
+from domain.status import RecipientStatus
+
+VariableValue = str | int | float | bool
+
+
+class RecipientIn(msgspec.Struct):
+    phone: str
+    variables: dict[str, VariableValue] = {}
+
+
+class CreateCampaign(msgspec.Struct):
+    agent_id: str
+    name: str
+    message_template: str
+    recipients: list[RecipientIn]
+    from_number: str | None = None
+    from_numbers: list[str] | None = None
+    schedule_type: Literal["now", "schedule", "draft"] = "now"
+    scheduled_at: datetime | None = None
+    on_invalid: Literal["reject", "skip"] = "reject"
+
+
+class CampaignCreated(msgspec.Struct):
+    campaign_id: UUID
+    created: bool  # False when an Idempotency-Key named an existing campaign
+
+
+def request_hash(command: CreateCampaign) -> str:
+    return hashlib.sha256(msgspec.json.encode(command)).hexdigest()
+
+
+class Campaigns:
+    def __init__(
+        self,
+        store: EventStore,
+        read_models: ReadModels,
+        directory: Directory,
+        clock: Clock,
+        policy: Policy,
+    ) -> None:
+        self.store = store
+        self.read_models = read_models
+        self.directory = directory
+        self.clock = clock
+        self.policy = policy
+        self.validator = PhoneValidator(policy.allowed_regions)
+
+    def create(
+        self,
+        account_id: UUID,
+        command: CreateCampaign,
+        source: str,
+        idempotency_key: str | None = None,
+    ) -> CampaignCreated:
+        fingerprint = request_hash(command) if idempotency_key else None
+        if idempotency_key:
+            existing = self._existing(account_id, idempotency_key, fingerprint)
+            if existing is not None:
+                return CampaignCreated(existing, created=False)
+        now = self.clock.now()
+        errors: list[dict[str, Any]] = []
+        agent_id = self.directory.agent_of(account_id, command.agent_id)
+        if agent_id is None:
+            errors.append(problem("agent_id", command.agent_id, "unknown_agent", "no such agent"))
+        from_numbers = self._check_from_numbers(account_id, agent_id, command, errors)
+        scheduled_at = self._check_schedule(command, now, errors)
+        if not command.name.strip():
+            errors.append(problem("name", command.name, "required", "must not be empty"))
+        if not command.message_template.strip():
+            errors.append(
+                problem("message_template", command.message_template, "required", "must not be empty")
+            )
+        plan = self._plan(account_id, command, errors)
+        if errors:
+            raise ValidationFailed("the campaign has invalid fields", errors)
+        assert agent_id is not None and plan is not None
+        campaign_id = (
+            campaign_id_for_key(account_id, idempotency_key) if idempotency_key else uuid4()
+        )
+        campaign, batches = self._build(
+            campaign_id, account_id, agent_id, command, from_numbers, scheduled_at, source, now, plan,
+            idempotency_key, fingerprint,
+        )
+        try:
+            position = self.store.record(campaign, *batches)
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won the race.
+            assert idempotency_key is not None
+            existing = self._existing(account_id, idempotency_key, fingerprint)
+            if existing is None:
+                raise
+            return CampaignCreated(existing, created=False)
+        self.read_models.catch_up(until=position)
+        return CampaignCreated(campaign.id, created=True)
+
+    def cancel(self, account_id: UUID, campaign_id: str) -> None:
+        campaign = self._owned(account_id, campaign_id)
+        try:
+            campaign.cancel(at=self.clock.now())
+        except InvalidTransition as error:
+            raise Conflict(error.message) from None
+        self.read_models.catch_up(until=self.store.record(campaign))
+
+    def launch(self, account_id: UUID, campaign_id: str) -> None:
+        campaign = self._owned(account_id, campaign_id)
+        try:
+            campaign.launch(at=self.clock.now())
+        except InvalidTransition as error:
+            raise Conflict(error.message) from None
+        self.read_models.catch_up(until=self.store.record(campaign))
+
+    def _owned(self, account_id: UUID, campaign_id: str) -> Campaign:
+        uuid = ids.parse_public_id(ids.CAMPAIGN, campaign_id)
+        if uuid is not None:
+            try:
+                campaign = self.store.repository.get(uuid)
+            except AggregateNotFoundError:
+                campaign = None
+            if isinstance(campaign, Campaign) and campaign.account_id == account_id:
+                return campaign
+        raise NotFound(f"campaign {campaign_id} not found")
+
+    def _existing(self, account_id: UUID, key: str, fingerprint: str | None) -> UUID | None:
+        try:
+            campaign = self.store.repository.get(campaign_id_for_key(account_id, key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(campaign, Campaign)
+        if campaign.request_hash != fingerprint:
+            raise Conflict("this Idempotency-Key was used with another request body")
+        return campaign.id
+
+    def _check_from_numbers(
+        self,
+        account_id: UUID,
+        agent_id: UUID | None,
+        command: CreateCampaign,
+        errors: list[dict[str, Any]],
+    ) -> list[str]:
+        if command.from_number is not None and command.from_numbers is not None:
+            errors.append(
+                problem(
+                    "from_numbers",
+                    command.from_numbers,
+                    "conflicting_fields",
+                    "give from_number or from_numbers, not both",
+                )
+            )
+            return []
+        if command.from_numbers is not None:
+            numbers, field = list(dict.fromkeys(command.from_numbers)), "from_numbers"
+            if not numbers:
+                errors.append(problem(field, numbers, "required", "must name at least one number"))
+        elif command.from_number is not None:
+            numbers, field = [command.from_number], "from_number"
+        else:
+            errors.append(problem("from_number", None, "required", "is required"))
+            return []
+        for position, phone in enumerate(numbers):
+            reason = self.directory.number_problem(account_id, agent_id, phone)
+            if reason is not None:
+                name = field if field == "from_number" else f"{field}[{position}]"
+                errors.append(problem(name, phone, "unknown_from_number", reason))
+        return numbers
+
+    def _check_schedule(
+        self, command: CreateCampaign, now: datetime, errors: list[dict[str, Any]]
+    ) -> datetime | None:
+        at = command.scheduled_at
+        if command.schedule_type == "now":
+            return None
+        if at is None:
+            if command.schedule_type == "schedule":
+                errors.append(
+                    problem("scheduled_at", None, "required", "is required with schedule_type schedule")
+                )
+            return None
+        if at.tzinfo is None:
+            errors.append(
+                problem(
+                    "scheduled_at",
+                    at.isoformat(),
+                    "invalid_datetime",
+                    "must be RFC 3339 with a time zone, like 2026-05-20T09:00:00Z",
+                )
+            )
+            return None
+        if at <= now:
+            errors.append(problem("scheduled_at", at.isoformat(), "in_past", "must be in the future"))
+        return at
+
+    def _plan(
+        self, account_id: UUID, command: CreateCampaign, errors: list[dict[str, Any]]
+    ) -> RecipientPlan | None:
+        count = len(command.recipients)
+        if count == 0:
+            errors.append(problem("recipients", [], "required", "must list at least one recipient"))
+            return None
+        if count > self.policy.max_recipients:
+            errors.append(
+                problem(
+                    "recipients",
+                    f"{count} recipients",
+                    "too_many_recipients",
+                    f"at most {self.policy.max_recipients} recipients per campaign",
+                )
+            )
+            return None
+        plan = plan_recipients(
+            command.message_template,
+            [(r.phone, r.variables) for r in command.recipients],
+            self.validator,
+            self.read_models.opted_out(account_id, (r.phone for r in command.recipients)),
+        )
+        if plan.problems and command.on_invalid == "reject":
+            errors.extend(
+                problem(
+                    f"recipients[{p.index}].{p.field}", p.value, p.code, p.reason, index=p.index
+                )
+                for p in plan.problems
+            )
+        elif not plan.recipients:
+            errors.append(
+                problem("recipients", f"{count} recipients", "no_valid_recipients", "none is valid")
+            )
+        return plan
+
+    def _build(
+        self,
+        campaign_id: UUID,
+        account_id: UUID,
+        agent_id: UUID,
+        command: CreateCampaign,
+        from_numbers: list[str],
+        scheduled_at: datetime | None,
+        source: str,
+        now: datetime,
+        plan: RecipientPlan,
+        idempotency_key: str | None,
+        fingerprint: str | None,
+    ) -> tuple[Campaign, list[RecipientBatch]]:
+        warnings = []
+        if plan.long_messages:
+            warnings.append(
+                f"{plan.long_messages} messages are over {RECOMMENDED_MESSAGE_CHARS} characters"
+                f" (up to {plan.longest_message}); UK carriers often reject long messages"
+            )
+        if plan.suppressed:
+            warnings.append(f"{plan.suppressed} recipients have opted out and will not be sent to")
+        rows = [
+            [
+                r.phone,
+                r.variables,
+                RecipientStatus.SUPPRESSED.value if r.suppressed else RecipientStatus.PENDING.value,
+            ]
+            for r in plan.recipients
+        ]
+        batches = [
+            RecipientBatch(
+                id=batch_id(campaign_id, n),
+                campaign_id=campaign_id,
+                account_id=account_id,
+                first_index=start,
+                recipients=rows[start : start + BATCH_SIZE],
+            )
+            for n, start in enumerate(range(0, len(rows), BATCH_SIZE))
+        ]
+        skipped = [
+            {"index": p.index, "field": p.field, "value": p.value, "code": p.code, "reason": p.reason}
+            for p in plan.problems
+        ]
+        campaign = Campaign(
+            id=campaign_id,
+            account_id=account_id,
+            agent_id=agent_id,
+            name=command.name,
+            message_template=command.message_template,
+            from_numbers=from_numbers,
+            schedule_type=command.schedule_type,
+            scheduled_at=scheduled_at,
+            source=source,
+            created_at=now,
+            recipient_count=len(rows),
+            batch_count=len(batches),
+            segments_total=plan.segments_total,
+            duplicates_removed=plan.duplicates_removed,
+            skipped=skipped,
+            warnings=warnings,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+        )
+        return campaign, batches

@@ -1,0 +1,140 @@
+"""Accounts, API keys, agents and sender numbers: the directory every request is checked against."""
+
+import hashlib
+import secrets
+from typing import TypeVar
+from uuid import UUID
+
+import msgspec
+from eventsourcing.application import AggregateNotFoundError
+
+from application.errors import Conflict, NotFound, ValidationFailed, problem
+from application.ports import ReadModels
+from application.store import EventStore, IntegrityError
+from domain import ids
+from domain.account import Account, ApiKey
+from domain.agent import Agent, SenderNumber, number_id
+from domain.phone import PhoneValidator
+
+MAX_MPS = 1000
+T = TypeVar("T")
+
+
+class CreateAgent(msgspec.Struct, forbid_unknown_fields=False):
+    name: str
+    system_prompt: str = ""
+
+
+class AddNumber(msgspec.Struct):
+    phone_number: str
+    agent_id: str
+    mps: int = 1
+
+
+def hash_secret(secret: str) -> str:
+    # Secrets are 256 random bits, so a fast hash is enough; no password stretching needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Directory:
+    def __init__(self, store: EventStore, read_models: ReadModels) -> None:
+        self.store = store
+        self.read_models = read_models
+        self._any_valid_phone = PhoneValidator(frozenset())
+
+    def _record(self, *aggregates: object) -> None:
+        position = self.store.record(*aggregates)  # type: ignore[arg-type]
+        self.read_models.catch_up(until=position)
+
+    def create_account(self, name: str) -> UUID:
+        account = Account(name=name)
+        self._record(account)
+        return account.id
+
+    def account_exists(self, account_id: UUID) -> bool:
+        try:
+            self.store.repository.get(account_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def create_key(self, account_id: UUID) -> str:
+        """A new key as `KEY_ID:KEY_SECRET`; the secret is shown here once and never stored."""
+        if not self.account_exists(account_id):
+            raise NotFound(f"account {account_id} not found")
+        secret = secrets.token_urlsafe(32)
+        key = ApiKey(account_id=account_id, secret_hash=hash_secret(secret))
+        self._record(key)
+        return f"{ids.public_id(ids.KEY, key.id)}:{secret}"
+
+    def revoke_key(self, account_id: UUID, key_id: str) -> None:
+        key = self._owned(ApiKey, ids.parse_public_id(ids.KEY, key_id), account_id, "key")
+        key.revoke()
+        self._record(key)
+
+    def create_agent(self, account_id: UUID, command: CreateAgent) -> UUID:
+        errors = []
+        if not command.name.strip():
+            errors.append(problem("name", command.name, "required", "must not be empty"))
+        if errors:
+            raise ValidationFailed("invalid agent", errors)
+        agent = Agent(account_id=account_id, name=command.name, system_prompt=command.system_prompt)
+        self._record(agent)
+        return agent.id
+
+    def add_number(self, account_id: UUID, command: AddNumber) -> UUID:
+        errors = []
+        phone_problem = self._any_valid_phone.problem(command.phone_number)
+        if phone_problem is not None and phone_problem.code != "country_not_allowed":
+            errors.append(
+                problem("phone_number", command.phone_number, phone_problem.code, phone_problem.reason)
+            )
+        if not 1 <= command.mps <= MAX_MPS:
+            errors.append(problem("mps", command.mps, "out_of_range", f"must be 1 to {MAX_MPS}"))
+        agent_uuid = self.agent_of(account_id, command.agent_id)
+        if agent_uuid is None:
+            errors.append(problem("agent_id", command.agent_id, "unknown_agent", "no such agent"))
+        if errors:
+            raise ValidationFailed("invalid number", errors)
+        assert agent_uuid is not None
+        number = SenderNumber(
+            account_id=account_id,
+            agent_id=agent_uuid,
+            phone_number=command.phone_number,
+            mps=command.mps,
+        )
+        try:
+            self._record(number)
+        except IntegrityError:
+            raise Conflict(f"{command.phone_number} is already imported") from None
+        return number.id
+
+    def agent_of(self, account_id: UUID, agent_id: str) -> UUID | None:
+        """The agent's UUID when it exists in this account, else None."""
+        uuid = ids.parse_public_id(ids.AGENT, agent_id)
+        try:
+            return self._owned(Agent, uuid, account_id, "agent").id
+        except NotFound:
+            return None
+
+    def number_problem(self, account_id: UUID, agent_id: UUID | None, phone: str) -> str | None:
+        """Why this account's agent may not send from `phone`, or None when it may."""
+        try:
+            number = self.store.repository.get(number_id(phone))
+        except AggregateNotFoundError:
+            return "is not an imported number of this account"
+        if not isinstance(number, SenderNumber) or number.account_id != account_id:
+            return "is not an imported number of this account"
+        if agent_id is not None and number.agent_id != agent_id:
+            return "belongs to another agent"
+        return None
+
+    def _owned(self, kind: type[T], uuid: UUID | None, account_id: UUID, name: str) -> T:
+        if uuid is not None:
+            try:
+                aggregate = self.store.repository.get(uuid)
+            except AggregateNotFoundError:
+                aggregate = None
+            if isinstance(aggregate, kind) and getattr(aggregate, "account_id", None) == account_id:
+                return aggregate
+        raise NotFound(f"{name} not found")

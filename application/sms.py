@@ -1,0 +1,77 @@
+"""Single SMS: validate and record a Message, which the dispatcher then submits."""
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+
+from application.directory import Directory
+from application.errors import ValidationFailed, problem
+from application.policy import Policy
+from application.ports import Clock, ReadModels
+from application.store import EventStore
+from domain.message import Message
+from domain.phone import PhoneValidator
+from domain.recipients import message_problem
+from domain.segments import count_segments
+
+
+class SendSms(msgspec.Struct):
+    agent_id: str
+    to: str
+    from_number: str
+    message: str
+
+
+class SingleSms:
+    def __init__(
+        self,
+        store: EventStore,
+        read_models: ReadModels,
+        directory: Directory,
+        clock: Clock,
+        policy: Policy,
+    ) -> None:
+        self.store = store
+        self.read_models = read_models
+        self.directory = directory
+        self.clock = clock
+        self.validator = PhoneValidator(policy.allowed_regions)
+
+    def send(self, account_id: UUID, command: SendSms) -> UUID:
+        errors: list[dict[str, Any]] = []
+        agent_id = self.directory.agent_of(account_id, command.agent_id)
+        if agent_id is None:
+            errors.append(problem("agent_id", command.agent_id, "unknown_agent", "no such agent"))
+        reason = self.directory.number_problem(account_id, agent_id, command.from_number)
+        if reason is not None:
+            errors.append(problem("from_number", command.from_number, "unknown_from_number", reason))
+        phone_problem = self.validator.problem(command.to)
+        if phone_problem is not None:
+            errors.append(problem("to", command.to, phone_problem.code, phone_problem.reason))
+        elif self.read_models.opted_out(account_id, [command.to]):
+            errors.append(
+                problem("to", command.to, "recipient_opted_out", "has opted out of your messages")
+            )
+        too_long = message_problem(command.message)
+        if too_long is not None:
+            errors.append(problem("message", command.message[:40] + "…", "message_too_long", too_long))
+        elif not command.message.strip():
+            errors.append(problem("message", command.message, "required", "must not be empty"))
+        if errors:
+            raise ValidationFailed("the message has invalid fields", errors)
+        assert agent_id is not None
+        segments = count_segments(command.message)
+        message = Message(
+            id=uuid4(),
+            account_id=account_id,
+            agent_id=agent_id,
+            to=command.to,
+            from_number=command.from_number,
+            body=command.message,
+            segments=segments.count,
+            encoding=segments.encoding,
+            created_at=self.clock.now(),
+        )
+        self.read_models.catch_up(until=self.store.record(message))
+        return message.id

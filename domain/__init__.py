@@ -1,0 +1,1 @@
+"""Herald's pure domain model: aggregates, events and value objects. No I/O."""

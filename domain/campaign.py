@@ -1,0 +1,108 @@
+"""The Campaign aggregate and the recipient batches it is created with.
+
+A campaign of 100,000 recipients cannot be 100,000 aggregates saved one by one (see
+docs/architecture.md): its recipients are recorded in `RecipientBatch` aggregates of up to
+`BATCH_SIZE` recipients, saved in the same transaction as the campaign. Each recipient's
+sending history lives on its own `Message` aggregate, created when it is first submitted.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidTransition
+from domain.status import CANCELLABLE, CampaignStatus
+
+BATCH_SIZE = 5000
+
+SCHEDULE_STATUS = {
+    "now": CampaignStatus.RUNNING,
+    "schedule": CampaignStatus.SCHEDULED,
+    "draft": CampaignStatus.DRAFT,
+}
+
+
+def campaign_id_for_key(account_id: UUID, idempotency_key: str) -> UUID:
+    """The same Idempotency-Key always names the same campaign of an account."""
+    return uuid5(NAMESPACE_URL, f"herald:campaign:{account_id}:{idempotency_key}")
+
+
+class Campaign(Aggregate):
+    @event("Created")
+    def __init__(
+        self,
+        id: UUID,
+        account_id: UUID,
+        agent_id: UUID,
+        name: str,
+        message_template: str,
+        from_numbers: list[str],
+        schedule_type: str,
+        scheduled_at: datetime | None,
+        source: str,
+        created_at: datetime,
+        recipient_count: int,
+        batch_count: int,
+        segments_total: int,
+        duplicates_removed: int,
+        skipped: list[dict[str, Any]],
+        warnings: list[str],
+        idempotency_key: str | None,
+        request_hash: str | None,
+    ) -> None:
+        self.account_id = account_id
+        self.agent_id = agent_id
+        self.name = name
+        self.message_template = message_template
+        self.from_numbers = from_numbers
+        self.scheduled_at = scheduled_at
+        self.source = source
+        self.recipient_count = recipient_count
+        self.batch_count = batch_count
+        self.request_hash = request_hash
+        self.status = SCHEDULE_STATUS[schedule_type]
+
+    def batch_ids(self) -> list[UUID]:
+        return [batch_id(self.id, n) for n in range(self.batch_count)]
+
+    def cancel(self, at: datetime) -> None:
+        if self.status not in CANCELLABLE:
+            raise InvalidTransition(f"a {self.status} campaign cannot be cancelled")
+        self._cancelled(at=at)
+
+    @event("Cancelled")
+    def _cancelled(self, at: datetime) -> None:
+        self.status = CampaignStatus.CANCELLED
+
+    def launch(self, at: datetime) -> None:
+        if self.status != CampaignStatus.DRAFT:
+            raise InvalidTransition(f"a {self.status} campaign cannot be launched")
+        starts_later = self.scheduled_at is not None and self.scheduled_at > at
+        self._launched(at=at, scheduled=starts_later)
+
+    @event("Launched")
+    def _launched(self, at: datetime, scheduled: bool) -> None:
+        self.status = CampaignStatus.SCHEDULED if scheduled else CampaignStatus.RUNNING
+
+
+def batch_id(campaign_id: UUID, number: int) -> UUID:
+    return uuid5(campaign_id, f"batch:{number}")
+
+
+class RecipientBatch(Aggregate):
+    """Up to BATCH_SIZE recipients of one campaign: [phone, variables, status] each."""
+
+    @event("Created")
+    def __init__(
+        self,
+        id: UUID,
+        campaign_id: UUID,
+        account_id: UUID,
+        first_index: int,
+        recipients: list[list[Any]],
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.first_index = first_index
+        self.size = len(recipients)

@@ -1,0 +1,90 @@
+"""Turning a campaign's requested recipients into the ones it will send to.
+
+One pass validates every phone and every rendered message, removes duplicates (the
+first occurrence wins), marks opted-out phones as suppressed and adds up segments.
+Every problem is reported with the recipient's index in the request.
+"""
+
+from collections.abc import Callable, Container, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from domain.phone import PhoneValidator
+from domain.segments import Segments, count_segments
+from domain.template import Variable, render
+
+MAX_MESSAGE_CHARS = 1600
+RECOMMENDED_MESSAGE_CHARS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientProblem:
+    index: int
+    field: str
+    value: object
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRecipient:
+    phone: str
+    variables: Mapping[str, Variable]
+    suppressed: bool
+
+
+@dataclass(slots=True)
+class RecipientPlan:
+    recipients: list[PlannedRecipient] = field(default_factory=list)
+    problems: list[RecipientProblem] = field(default_factory=list)
+    duplicates_removed: int = 0
+    suppressed: int = 0
+    segments_total: int = 0  # of the recipients that will be sent to
+    long_messages: int = 0  # rendered over the recommended length
+    longest_message: int = 0
+
+
+def message_problem(text: str) -> str | None:
+    if len(text) > MAX_MESSAGE_CHARS:
+        return f"is {len(text)} characters; the maximum is {MAX_MESSAGE_CHARS}"
+    return None
+
+
+def plan_recipients(
+    template: str,
+    requested: Sequence[tuple[str, Mapping[str, Variable]]],
+    validator: PhoneValidator,
+    opted_out: Container[str],
+    segments_of: Callable[[str], Segments] = count_segments,
+) -> RecipientPlan:
+    plan = RecipientPlan()
+    seen: set[str] = set()
+    static_text = template if "{{" not in template else None
+    static_segments = segments_of(static_text).count if static_text is not None else 0
+    for index, (phone, variables) in enumerate(requested):
+        problem = validator.problem(phone)
+        if problem is not None:
+            plan.problems.append(
+                RecipientProblem(index, "phone", phone, problem.code, problem.reason)
+            )
+            continue
+        text = static_text if static_text is not None else render(template, variables)
+        too_long = message_problem(text)
+        if too_long is not None:
+            plan.problems.append(
+                RecipientProblem(index, "message", text[:40] + "…", "message_too_long", too_long)
+            )
+            continue
+        if phone in seen:
+            plan.duplicates_removed += 1
+            continue
+        seen.add(phone)
+        suppressed = phone in opted_out
+        plan.recipients.append(PlannedRecipient(phone, variables, suppressed))
+        if suppressed:
+            plan.suppressed += 1
+            continue
+        plan.segments_total += static_segments or segments_of(text).count
+        plan.longest_message = max(plan.longest_message, len(text))
+        if len(text) > RECOMMENDED_MESSAGE_CHARS:
+            plan.long_messages += 1
+    return plan

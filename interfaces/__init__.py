@@ -1,0 +1,1 @@
+"""Adapters: HTTP API, CLI, database bootstrap, and the composition root that wires them."""

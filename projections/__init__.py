@@ -1,0 +1,1 @@
+"""Read models: their schema, the code that applies events to them, and the queries on them."""

@@ -1,0 +1,138 @@
+"""Applies the event log to the read models, a batch of events per transaction.
+
+Any process may advance the projection: `catch_up` takes a PostgreSQL advisory lock,
+reads the events after the tracked position, applies them and moves the position, all in
+one transaction. A writer calls `catch_up(until=its position)` after saving, so the next
+read of the same client sees its write (read-your-writes); a follower thread catches up
+on NOTIFY for writes made by other processes. eventsourcing serialises inserts into the
+events table with a table lock, so positions become visible in order and none is skipped.
+"""
+
+import threading
+from collections.abc import Iterable
+from importlib import resources
+from uuid import UUID
+
+import structlog
+from eventsourcing.persistence import StoredEvent
+from psycopg import Connection, sql
+from psycopg_pool import ConnectionPool
+
+from application.store import EventStore
+from projections.handlers import apply_events
+
+log = structlog.get_logger()
+
+TRACKING_NAME = "read_models"
+LOCK_KEY = 0x4E52414C44  # an arbitrary constant naming the projection's advisory lock
+
+
+def schema_sql() -> str:
+    return resources.files("projections").joinpath("schema.sql").read_text()
+
+
+def create_schema(conn: Connection) -> None:
+    with conn.transaction():
+        # Several processes may start at once; the DDL must not run concurrently.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+        conn.execute(schema_sql())  # type: ignore[arg-type]
+
+
+class Projector:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        store: EventStore,
+        events_table: str,
+        batch_size: int = 1000,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.events_table = events_table
+        self.batch_size = batch_size
+        self._select = sql.SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            " FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(sql.Identifier(*events_table.split(".")))
+
+    def position(self) -> int:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT position FROM herald.projection_tracking WHERE name = %s", (TRACKING_NAME,)
+            ).fetchone()
+        return row[0] if row else 0
+
+    def catch_up(self, until: int | None = None) -> None:
+        """Apply every recorded event (or at least those up to `until`)."""
+        while True:
+            applied, reached = self._apply_batch(until)
+            if applied < self.batch_size or (until is not None and reached >= until):
+                return
+
+    def _apply_batch(self, until: int | None) -> tuple[int, int]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            row = cur.execute(
+                "SELECT position FROM herald.projection_tracking WHERE name = %s",
+                (TRACKING_NAME,),
+            ).fetchone()
+            position = row[0] if row else 0
+            if until is not None and position >= until:
+                return 0, position
+            rows = cur.execute(self._select, (position, self.batch_size)).fetchall()
+            if not rows:
+                return 0, position
+            to_domain_event = self.store.mapper.to_domain_event
+            events = [
+                to_domain_event(StoredEvent(r[1], r[2], r[3], bytes(r[4]))) for r in rows
+            ]
+            apply_events(cur, events)
+            reached = rows[-1][0]
+            cur.execute(
+                "INSERT INTO herald.projection_tracking (name, position) VALUES (%s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+                (TRACKING_NAME, reached),
+            )
+            return len(rows), reached
+
+    def opted_out(self, account_id: UUID, phones: Iterable[str]) -> set[str]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT phone FROM herald.consents WHERE account_id = %s AND opted_out",
+                (account_id,),
+            ).fetchall()
+        if not rows:
+            return set()
+        opted = {r[0] for r in rows}
+        return {phone for phone in phones if phone in opted}
+
+    def rebuild(self) -> None:
+        """Drop every read model and replay the whole log into fresh tables."""
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                conn.execute("DROP SCHEMA IF EXISTS herald CASCADE")
+            create_schema(conn)
+        self.catch_up()
+
+    def follow(self, stop: threading.Event, interval: float = 1.0) -> threading.Thread:
+        """A thread that catches up whenever the log grows (NOTIFY) or every `interval`."""
+        channel = self.events_table.split(".")[-1]
+
+        def run() -> None:
+            while not stop.is_set():
+                try:
+                    with self.pool.connection() as conn:
+                        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                        conn.commit()
+                        while not stop.is_set():
+                            self.catch_up()
+                            for _ in conn.notifies(timeout=interval, stop_after=1):
+                                pass
+                except Exception:
+                    log.exception("projection_follower_failed")
+                    stop.wait(interval)
+
+        thread = threading.Thread(target=run, name="projection-follower", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,280 @@
+"""Queries on the read models, for the API (and as examples for analysts)."""
+
+import base64
+import math
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from domain import ids
+from domain.message import campaign_message_id
+from domain.status import counts_from
+from projections.views import (
+    AgentView,
+    CampaignDetailView,
+    CampaignPage,
+    CampaignView,
+    Cost,
+    CreatedCampaignView,
+    MessageView,
+    NumberView,
+    RecipientPage,
+    RecipientView,
+    ThreadEntry,
+)
+
+CAMPAIGN_COLUMNS = """
+    c.campaign_id, c.name, c.status, c.source, c.agent_id, c.from_numbers, c.created_at,
+    c.scheduled_at, c.segments_total, c.duplicates_removed, jsonb_array_length(c.skipped) AS
+    skipped_count, c.warnings, c.recipient_count,
+    (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM herald.campaign_status_counts s
+      WHERE s.campaign_id = c.campaign_id AND s.n > 0) AS status_counts,
+    (SELECT coalesce(sum(n.mps), 0) FROM herald.sender_numbers n
+      WHERE n.phone_number = ANY(c.from_numbers)) AS mps_total
+"""
+
+
+def encode_cursor(*parts: Any) -> str:
+    return base64.urlsafe_b64encode("|".join(str(p) for p in parts).encode()).decode()
+
+
+def decode_cursor(cursor: str, count: int) -> list[str] | None:
+    try:
+        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return parts if len(parts) == count else None
+
+
+class Queries:
+    def __init__(self, pool: ConnectionPool, price_per_segment: Decimal, currency: str) -> None:
+        self.pool = pool
+        self.price = price_per_segment
+        self.currency = currency
+
+    def _rows(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+    def api_key(self, key_id: UUID) -> tuple[UUID, str] | None:
+        """(account_id, secret_hash) of a key that is not revoked."""
+        rows = self._rows(
+            "SELECT account_id, secret_hash FROM herald.api_keys"
+            " WHERE key_id = %s AND NOT revoked",
+            (key_id,),
+        )
+        return (rows[0]["account_id"], rows[0]["secret_hash"]) if rows else None
+
+    def _campaign_view(self, row: dict[str, Any]) -> dict[str, Any]:
+        status_counts: dict[str, int] = row["status_counts"]
+        counts = counts_from(status_counts)
+        return {
+            "campaign_id": ids.public_id(ids.CAMPAIGN, row["campaign_id"]),
+            "name": row["name"],
+            "status": row["status"],
+            **counts,
+            "source": row["source"],
+            "status_counts": status_counts,
+            "agent_id": ids.public_id(ids.AGENT, row["agent_id"]),
+            "from_numbers": row["from_numbers"],
+            "created_at": row["created_at"],
+            "scheduled_at": row["scheduled_at"],
+            "segments_total": row["segments_total"],
+            "estimated_cost": Cost(
+                str((self.price * row["segments_total"]).quantize(Decimal("0.01"))), self.currency
+            ),
+            "estimated_completion_at": self._eta(row, counts),
+            "duplicates_removed": row["duplicates_removed"],
+            "skipped_count": row["skipped_count"],
+            "warnings": row["warnings"],
+        }
+
+    @staticmethod
+    def _eta(row: dict[str, Any], counts: dict[str, int]) -> datetime | None:
+        """When the last pending segment will have been submitted at the numbers' pace."""
+        if row["status"] not in ("running", "scheduled") or not row["mps_total"]:
+            return None
+        sendable = counts["total_count"] - counts["suppressed_count"] - counts["cancelled_count"]
+        if not sendable:
+            return None
+        remaining = row["segments_total"] * counts["pending_count"] / sendable
+        start = max(filter(None, (row["scheduled_at"], row["created_at"])))
+        return start + timedelta(seconds=math.ceil(remaining / row["mps_total"]))
+
+    def campaign(self, account_id: UUID, campaign_id: UUID) -> CampaignView | None:
+        rows = self._rows(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM herald.campaigns c"
+            " WHERE c.campaign_id = %s AND c.account_id = %s",
+            (campaign_id, account_id),
+        )
+        return CampaignView(**self._campaign_view(rows[0])) if rows else None
+
+    def created_campaign(self, account_id: UUID, campaign_id: UUID) -> CreatedCampaignView | None:
+        rows = self._rows(
+            f"SELECT {CAMPAIGN_COLUMNS}, c.skipped FROM herald.campaigns c"
+            " WHERE c.campaign_id = %s AND c.account_id = %s",
+            (campaign_id, account_id),
+        )
+        if not rows:
+            return None
+        return CreatedCampaignView(**self._campaign_view(rows[0]), skipped=rows[0]["skipped"])
+
+    def campaign_detail(
+        self, account_id: UUID, campaign_id: UUID, limit: int
+    ) -> CampaignDetailView | None:
+        view = self.campaign(account_id, campaign_id)
+        if view is None:
+            return None
+        page = self.recipients(campaign_id, None, None, limit)
+        fields = {f: getattr(view, f) for f in view.__struct_fields__}
+        return CampaignDetailView(**fields, recipients=page.recipients, next_cursor=page.next_cursor)
+
+    def recipients(
+        self, campaign_id: UUID, status: str | None, cursor: str | None, limit: int
+    ) -> RecipientPage:
+        after = -1
+        if cursor is not None:
+            parts = decode_cursor(cursor, 1)
+            after = int(parts[0]) if parts and parts[0].lstrip("-").isdigit() else -1
+        query = (
+            "SELECT idx, phone, variables, status, twilio_sid, error_code, error_message,"
+            " message_id, updated_at FROM herald.recipients WHERE campaign_id = %s AND idx > %s"
+        )
+        params: tuple[Any, ...] = (campaign_id, after)
+        if status is not None:
+            query += " AND status = %s"
+            params += (status,)
+        rows = self._rows(query + " ORDER BY idx LIMIT %s", (*params, limit + 1))
+        views = [
+            RecipientView(
+                index=r["idx"],
+                phone=r["phone"],
+                variables=r["variables"],
+                status=r["status"],
+                twilio_sid=r["twilio_sid"],
+                error_code=r["error_code"],
+                error_message=r["error_message"],
+                message_id=ids.public_id(
+                    ids.MESSAGE, r["message_id"] or campaign_message_id(campaign_id, r["idx"])
+                ),
+                updated_at=r["updated_at"],
+            )
+            for r in rows[:limit]
+        ]
+        next_cursor = encode_cursor(views[-1].index) if len(rows) > limit else None
+        return RecipientPage(views, next_cursor)
+
+    def campaigns(
+        self,
+        account_id: UUID,
+        status: str | None,
+        source: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> CampaignPage:
+        query = f"SELECT {CAMPAIGN_COLUMNS} FROM herald.campaigns c WHERE c.account_id = %s"
+        params: tuple[Any, ...] = (account_id,)
+        if status is not None:
+            query += " AND c.status = %s"
+            params += (status,)
+        if source is not None:
+            query += " AND c.source = %s"
+            params += (source,)
+        parts = decode_cursor(cursor, 2) if cursor else None
+        if parts is not None:
+            try:
+                after = (datetime.fromisoformat(parts[0]), UUID(parts[1]))
+            except ValueError:
+                after = None
+            if after is not None:
+                query += " AND (c.created_at, c.campaign_id) < (%s, %s)"
+                params += after
+        rows = self._rows(
+            query + " ORDER BY c.created_at DESC, c.campaign_id DESC LIMIT %s", (*params, limit + 1)
+        )
+        views = [CampaignView(**self._campaign_view(r)) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last["created_at"].isoformat(), last["campaign_id"])
+        return CampaignPage(views, next_cursor)
+
+    def message(self, account_id: UUID, message_id: UUID | None, sid: str | None) -> MessageView | None:
+        column, value = ("message_id", message_id) if message_id else ("twilio_sid", sid)
+        rows = self._rows(
+            f"SELECT * FROM herald.messages WHERE {column} = %s AND account_id = %s",
+            (value, account_id),
+        )
+        if not rows:
+            return None
+        m = rows[0]
+        thread = self._rows(
+            "SELECT body, created_at, twilio_sid, status FROM herald.messages"
+            " WHERE account_id = %s AND from_number = %s AND to_phone = %s"
+            " ORDER BY created_at, message_id LIMIT 200",
+            (account_id, m["from_number"], m["to_phone"]),
+        )
+        return MessageView(
+            message_id=ids.public_id(ids.MESSAGE, m["message_id"]),
+            status=m["status"],
+            to=m["to_phone"],
+            from_number=m["from_number"],
+            agent_id=ids.public_id(ids.AGENT, m["agent_id"]),
+            campaign_id=ids.public_id(ids.CAMPAIGN, m["campaign_id"]) if m["campaign_id"] else None,
+            body=m["body"],
+            segments=m["segments"],
+            encoding=m["encoding"],
+            twilio_sid=m["twilio_sid"],
+            error_code=m["error_code"],
+            error_message=m["error_message"],
+            created_at=m["created_at"],
+            queued_at=m["queued_at"],
+            sent_at=m["sent_at"],
+            delivered_at=m["delivered_at"],
+            undelivered_at=m["undelivered_at"],
+            failed_at=m["failed_at"],
+            updated_at=m["updated_at"],
+            conversation=[
+                ThreadEntry("outbound", t["body"], t["created_at"], t["twilio_sid"], t["status"])
+                for t in thread
+            ],
+        )
+
+    def agents(self, account_id: UUID) -> list[AgentView]:
+        rows = self._rows(
+            "SELECT a.*, coalesce(array_agg(n.phone_number ORDER BY n.phone_number)"
+            " FILTER (WHERE n.phone_number IS NOT NULL), '{}') AS phone_numbers"
+            " FROM herald.agents a LEFT JOIN herald.sender_numbers n ON n.agent_id = a.agent_id"
+            " WHERE a.account_id = %s GROUP BY a.agent_id ORDER BY a.created_at, a.agent_id",
+            (account_id,),
+        )
+        return [
+            AgentView(
+                ids.public_id(ids.AGENT, r["agent_id"]),
+                r["name"],
+                r["system_prompt"],
+                r["phone_numbers"],
+                r["created_at"],
+            )
+            for r in rows
+        ]
+
+    def numbers(self, account_id: UUID) -> list[NumberView]:
+        rows = self._rows(
+            "SELECT * FROM herald.sender_numbers WHERE account_id = %s ORDER BY created_at, phone_number",
+            (account_id,),
+        )
+        return [
+            NumberView(
+                ids.public_id(ids.NUMBER, r["number_id"]),
+                r["phone_number"],
+                ids.public_id(ids.AGENT, r["agent_id"]),
+                r["mps"],
+                r["created_at"],
+            )
+            for r in rows
+        ]

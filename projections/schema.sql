@@ -1,0 +1,166 @@
+-- Herald's read models. Every table here is derived from the event log and can be
+-- dropped and rebuilt (`herald projections rebuild`). Documented in docs/read-models.md.
+CREATE SCHEMA IF NOT EXISTS herald;
+
+CREATE TABLE IF NOT EXISTS herald.projection_tracking (
+    name text PRIMARY KEY,
+    position bigint NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS herald.accounts (
+    account_id uuid PRIMARY KEY,
+    name text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS herald.api_keys (
+    key_id uuid PRIMARY KEY,
+    account_id uuid NOT NULL,
+    secret_hash text NOT NULL,
+    revoked boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS herald.agents (
+    agent_id uuid PRIMARY KEY,
+    account_id uuid NOT NULL,
+    name text NOT NULL,
+    system_prompt text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agents_by_account ON herald.agents (account_id, created_at);
+
+CREATE TABLE IF NOT EXISTS herald.sender_numbers (
+    number_id uuid PRIMARY KEY,
+    account_id uuid NOT NULL,
+    agent_id uuid NOT NULL,
+    phone_number text NOT NULL UNIQUE,
+    mps integer NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sender_numbers_by_account ON herald.sender_numbers (account_id);
+
+CREATE TABLE IF NOT EXISTS herald.campaigns (
+    campaign_id uuid PRIMARY KEY,
+    account_id uuid NOT NULL,
+    agent_id uuid NOT NULL,
+    name text NOT NULL,
+    message_template text NOT NULL,
+    from_numbers text[] NOT NULL,
+    status text NOT NULL,
+    source text NOT NULL,
+    schedule_type text NOT NULL,
+    scheduled_at timestamptz,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    recipient_count integer NOT NULL,
+    segments_total integer NOT NULL,
+    duplicates_removed integer NOT NULL,
+    skipped jsonb NOT NULL,
+    warnings jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS campaigns_by_account
+    ON herald.campaigns (account_id, created_at DESC, campaign_id DESC);
+
+CREATE TABLE IF NOT EXISTS herald.recipients (
+    campaign_id uuid NOT NULL,
+    idx integer NOT NULL,
+    phone text NOT NULL,
+    variables jsonb NOT NULL,
+    status text NOT NULL,
+    message_id uuid,
+    twilio_sid text,
+    error_code integer,
+    error_message text,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (campaign_id, idx)
+);
+CREATE INDEX IF NOT EXISTS recipients_by_status ON herald.recipients (campaign_id, status, idx);
+
+-- One count per (campaign, recipient status), kept by the database itself from the
+-- recipients table in the same statement, so it always equals a GROUP BY over it.
+CREATE TABLE IF NOT EXISTS herald.campaign_status_counts (
+    campaign_id uuid NOT NULL,
+    status text NOT NULL,
+    n integer NOT NULL,
+    PRIMARY KEY (campaign_id, status)
+);
+
+CREATE OR REPLACE FUNCTION herald.count_recipients_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO herald.campaign_status_counts AS c (campaign_id, status, n)
+    SELECT campaign_id, status, count(*) FROM new_rows GROUP BY campaign_id, status
+    ON CONFLICT (campaign_id, status) DO UPDATE SET n = c.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION herald.count_recipients_updated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO herald.campaign_status_counts AS c (campaign_id, status, n)
+    SELECT campaign_id, status, sum(d) FROM (
+        SELECT campaign_id, status, 1 AS d FROM new_rows
+        UNION ALL
+        SELECT campaign_id, status, -1 AS d FROM old_rows
+    ) AS changes
+    GROUP BY campaign_id, status
+    HAVING sum(d) <> 0
+    ON CONFLICT (campaign_id, status) DO UPDATE SET n = c.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION herald.count_recipients_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE herald.campaign_status_counts AS c SET n = c.n - gone.n
+    FROM (SELECT campaign_id, status, count(*) AS n FROM old_rows GROUP BY 1, 2) AS gone
+    WHERE c.campaign_id = gone.campaign_id AND c.status = gone.status;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS recipients_inserted ON herald.recipients;
+CREATE TRIGGER recipients_inserted AFTER INSERT ON herald.recipients
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION herald.count_recipients_inserted();
+DROP TRIGGER IF EXISTS recipients_updated ON herald.recipients;
+CREATE TRIGGER recipients_updated AFTER UPDATE ON herald.recipients
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION herald.count_recipients_updated();
+DROP TRIGGER IF EXISTS recipients_deleted ON herald.recipients;
+CREATE TRIGGER recipients_deleted AFTER DELETE ON herald.recipients
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION herald.count_recipients_deleted();
+
+CREATE TABLE IF NOT EXISTS herald.messages (
+    message_id uuid PRIMARY KEY,
+    account_id uuid NOT NULL,
+    agent_id uuid NOT NULL,
+    campaign_id uuid,
+    recipient_index integer,
+    to_phone text NOT NULL,
+    from_number text NOT NULL,
+    body text NOT NULL,
+    segments integer NOT NULL,
+    encoding text NOT NULL,
+    status text NOT NULL,
+    twilio_sid text UNIQUE,
+    error_code integer,
+    error_message text,
+    created_at timestamptz NOT NULL,
+    queued_at timestamptz,
+    sent_at timestamptz,
+    delivered_at timestamptz,
+    undelivered_at timestamptz,
+    failed_at timestamptz,
+    updated_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_thread ON herald.messages (from_number, to_phone, created_at);
+
+CREATE TABLE IF NOT EXISTS herald.consents (
+    account_id uuid NOT NULL,
+    phone text NOT NULL,
+    opted_out boolean NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (account_id, phone)
+);

@@ -1,0 +1,113 @@
+"""The shapes in which the read models are served: the seed's fields plus Herald's."""
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class Cost(msgspec.Struct):
+    amount: str
+    currency: str
+
+
+class RecipientView(msgspec.Struct):
+    index: int
+    phone: str
+    variables: dict[str, Any]
+    status: str
+    twilio_sid: str | None
+    error_code: int | None
+    error_message: str | None
+    message_id: str
+    updated_at: datetime
+
+
+class CampaignView(msgspec.Struct, kw_only=True):
+    campaign_id: str
+    name: str
+    status: str
+    total_count: int
+    delivered_count: int
+    failed_count: int
+    pending_count: int
+    cancelled_count: int
+    suppressed_count: int
+    source: str
+    status_counts: dict[str, int]
+    agent_id: str
+    from_numbers: list[str]
+    created_at: datetime
+    scheduled_at: datetime | None
+    segments_total: int
+    estimated_cost: Cost
+    estimated_completion_at: datetime | None
+    duplicates_removed: int
+    skipped_count: int
+    warnings: list[str]
+
+
+class CreatedCampaignView(CampaignView, kw_only=True):
+    skipped: list[dict[str, Any]]
+
+
+class CampaignDetailView(CampaignView, kw_only=True):
+    recipients: list[RecipientView]
+    next_cursor: str | None
+
+
+class RecipientPage(msgspec.Struct):
+    recipients: list[RecipientView]
+    next_cursor: str | None
+
+
+class CampaignPage(msgspec.Struct):
+    campaigns: list[CampaignView]
+    next_cursor: str | None
+
+
+class ThreadEntry(msgspec.Struct):
+    direction: str
+    body: str
+    at: datetime
+    twilio_sid: str | None
+    status: str
+
+
+class MessageView(msgspec.Struct, kw_only=True):
+    message_id: str
+    status: str
+    to: str
+    from_number: str
+    agent_id: str
+    campaign_id: str | None
+    body: str
+    segments: int
+    encoding: str
+    twilio_sid: str | None
+    error_code: int | None
+    error_message: str | None
+    created_at: datetime
+    queued_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    undelivered_at: datetime | None
+    failed_at: datetime | None
+    updated_at: datetime
+    conversation: list[ThreadEntry]
+
+
+class AgentView(msgspec.Struct):
+    agent_id: str
+    name: str
+    system_prompt: str
+    phone_numbers: list[str]
+    created_at: datetime
+
+
+class NumberView(msgspec.Struct):
+    number_id: str
+    phone_number: str
+    agent_id: str
+    mps: int
+    created_at: datetime
