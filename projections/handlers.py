@@ -106,7 +106,7 @@ def recipients_added(cur: Cursor[Any], e: Any) -> None:
         "COPY herald.recipients (campaign_id, idx, phone, variables, status, updated_at)"
         " FROM STDIN"
     ) as copy:
-        copy.set_types(["uuid", "int4", "text", "jsonb", "text", "timestamptz"])
+        # Plain text COPY: the JSON text of the variables is parsed by the jsonb column.
         for offset, (phone, variables, status) in enumerate(e.recipients):
             copy.write_row(
                 (e.campaign_id, e.first_index + offset, phone, encode(variables).decode(), status, e.timestamp)

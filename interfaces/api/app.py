@@ -1,0 +1,58 @@
+"""create_app(): the Litestar application, assembled from a bootstrapped Herald."""
+
+import threading
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from interfaces.api.auth import authenticate
+from interfaces.api.campaigns import CampaignController
+from interfaces.api.directory import AgentController, NumberController
+from interfaces.api.errors import EXCEPTION_HANDLERS
+from interfaces.api.sms import SmsController
+from interfaces.bootstrap import Herald
+
+
+@get("/healthz", operation_id="health", sync_to_thread=False, exclude_from_auth=True)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
+    stop = threading.Event()
+
+    def start() -> None:
+        if follow_projection:
+            herald.projector.follow(stop)
+
+    def shutdown() -> None:
+        stop.set()
+
+    def provide_herald() -> Herald:
+        return herald
+
+    return Litestar(
+        route_handlers=[
+            healthz,
+            CampaignController,
+            SmsController,
+            AgentController,
+            NumberController,
+        ],
+        dependencies={
+            "herald": Provide(provide_herald, sync_to_thread=False),
+            "account_id": Provide(authenticate, sync_to_thread=True),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=herald.settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Herald", version="1.0.0", path="/schema"),
+        on_startup=[start],
+        on_shutdown=[shutdown],
+        debug=False,
+    )
+
+
+def app_state(herald: Herald) -> dict[str, Any]:
+    return {"herald": herald}

@@ -1,0 +1,116 @@
+"""/v1/sms/campaigns: create, list, read, page recipients, cancel, launch."""
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, post
+from litestar.params import Parameter
+
+from application.campaigns import CreateCampaign
+from application.errors import NotFound
+from domain import ids
+from domain.status import CampaignStatus, RecipientStatus
+from interfaces.api.body import validate_body
+from interfaces.bootstrap import Herald
+from projections.views import (
+    CampaignDetailView,
+    CampaignPage,
+    CampaignView,
+    CreatedCampaignView,
+    RecipientPage,
+)
+
+Limit = Annotated[int, Parameter(ge=1, le=1000)]
+CampaignStatusName = Literal[tuple(s.value for s in CampaignStatus)]  # type: ignore[valid-type]
+RecipientStatusName = Literal[tuple(s.value for s in RecipientStatus)]  # type: ignore[valid-type]
+
+
+def _campaign_uuid(campaign_id: str) -> UUID:
+    uuid = ids.parse_public_id(ids.CAMPAIGN, campaign_id)
+    if uuid is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return uuid
+
+
+class CampaignController(Controller):
+    path = "/v1/sms/campaigns"
+    tags = ["campaigns"]
+
+    @post(
+        "/",
+        operation_id="createCampaign",
+        status_code=201,
+        before_request=validate_body(CreateCampaign),
+        sync_to_thread=True,
+    )
+    def create(
+        self,
+        data: CreateCampaign,
+        account_id: UUID,
+        herald: Herald,
+        request: Request,  # type: ignore[type-arg]
+    ) -> CreatedCampaignView:
+        key = request.headers.get("idempotency-key") or None
+        created = herald.campaigns.create(account_id, data, source="api", idempotency_key=key)
+        view = herald.queries.created_campaign(account_id, created.campaign_id)
+        assert view is not None
+        return view
+
+    @get("/", operation_id="listCampaigns", sync_to_thread=True)
+    def list(
+        self,
+        account_id: UUID,
+        herald: Herald,
+        status: CampaignStatusName | None = None,
+        source: Literal["api", "dashboard"] | None = None,
+        cursor: str | None = None,
+        limit: Limit = 100,
+    ) -> CampaignPage:
+        return herald.queries.campaigns(account_id, status, source, cursor, limit)
+
+    @get("/{campaign_id:str}", operation_id="getCampaign", sync_to_thread=True)
+    def read(
+        self, campaign_id: str, account_id: UUID, herald: Herald, limit: Limit = 100
+    ) -> CampaignDetailView:
+        view = herald.queries.campaign_detail(account_id, _campaign_uuid(campaign_id), limit)
+        if view is None:
+            raise NotFound(f"campaign {campaign_id} not found")
+        return view
+
+    @get("/{campaign_id:str}/recipients", operation_id="listRecipients", sync_to_thread=True)
+    def recipients(
+        self,
+        campaign_id: str,
+        account_id: UUID,
+        herald: Herald,
+        status: RecipientStatusName | None = None,
+        cursor: str | None = None,
+        limit: Limit = 100,
+    ) -> RecipientPage:
+        uuid = _campaign_uuid(campaign_id)
+        if herald.queries.campaign(account_id, uuid) is None:
+            raise NotFound(f"campaign {campaign_id} not found")
+        return herald.queries.recipients(uuid, status, cursor, limit)
+
+    @delete(
+        "/{campaign_id:str}", operation_id="cancelCampaign", status_code=200, sync_to_thread=True
+    )
+    def cancel(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
+        herald.campaigns.cancel(account_id, campaign_id)
+        return self._view(herald, account_id, campaign_id)
+
+    @post(
+        "/{campaign_id:str}/launch",
+        operation_id="launchCampaign",
+        status_code=200,
+        sync_to_thread=True,
+    )
+    def launch(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
+        herald.campaigns.launch(account_id, campaign_id)
+        return self._view(herald, account_id, campaign_id)
+
+    @staticmethod
+    def _view(herald: Herald, account_id: UUID, campaign_id: str) -> CampaignView:
+        view = herald.queries.campaign(account_id, _campaign_uuid(campaign_id))
+        assert view is not None
+        return view

@@ -1,0 +1,52 @@
+"""/v1/agents and /v1/numbers."""
+
+from uuid import UUID
+
+from litestar import Controller, get, post
+
+from application.directory import AddNumber, CreateAgent
+from domain import ids
+from interfaces.api.body import validate_body
+from interfaces.bootstrap import Herald
+from projections.views import AgentView, NumberView
+
+
+class AgentController(Controller):
+    path = "/v1/agents"
+    tags = ["agents"]
+
+    @post(
+        "/",
+        operation_id="createAgent",
+        status_code=201,
+        before_request=validate_body(CreateAgent),
+        sync_to_thread=True,
+    )
+    def create(self, data: CreateAgent, account_id: UUID, herald: Herald) -> AgentView:
+        agent_id = herald.directory.create_agent(account_id, data)
+        public = ids.public_id(ids.AGENT, agent_id)
+        return next(a for a in herald.queries.agents(account_id) if a.agent_id == public)
+
+    @get("/", operation_id="listAgents", sync_to_thread=True)
+    def list(self, account_id: UUID, herald: Herald) -> list[AgentView]:
+        return herald.queries.agents(account_id)
+
+
+class NumberController(Controller):
+    path = "/v1/numbers"
+    tags = ["numbers"]
+
+    @post(
+        "/",
+        operation_id="addNumber",
+        status_code=201,
+        before_request=validate_body(AddNumber),
+        sync_to_thread=True,
+    )
+    def add(self, data: AddNumber, account_id: UUID, herald: Herald) -> NumberView:
+        herald.directory.add_number(account_id, data)
+        return next(n for n in herald.queries.numbers(account_id) if n.phone_number == data.phone_number)
+
+    @get("/", operation_id="listNumbers", sync_to_thread=True)
+    def list(self, account_id: UUID, herald: Herald) -> list[NumberView]:
+        return herald.queries.numbers(account_id)

@@ -1,0 +1,38 @@
+"""/v1/sms: send one message, read one message (by message_id or Twilio SID)."""
+
+from uuid import UUID
+
+from litestar import Controller, get, post
+
+from application.errors import NotFound
+from application.sms import SendSms
+from domain import ids
+from interfaces.api.body import validate_body
+from interfaces.bootstrap import Herald
+from projections.views import MessageView
+
+
+class SmsController(Controller):
+    path = "/v1/sms"
+    tags = ["sms"]
+
+    @post(
+        "/",
+        operation_id="sendSms",
+        status_code=201,
+        before_request=validate_body(SendSms),
+        sync_to_thread=True,
+    )
+    def send(self, data: SendSms, account_id: UUID, herald: Herald) -> MessageView:
+        message_id = herald.sms.send(account_id, data)
+        view = herald.queries.message(account_id, message_id, None)
+        assert view is not None
+        return view
+
+    @get("/{message_id:str}", operation_id="getSms", sync_to_thread=True)
+    def read(self, message_id: str, account_id: UUID, herald: Herald) -> MessageView:
+        uuid = ids.parse_public_id(ids.MESSAGE, message_id)
+        view = herald.queries.message(account_id, uuid, None if uuid else message_id)
+        if view is None:
+            raise NotFound(f"message {message_id} not found")
+        return view

@@ -1,0 +1,171 @@
+"""The `herald` command: operators' tasks and the processes (serve, up)."""
+
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+import click
+from rich.console import Console
+
+from application.errors import ApplicationError
+from domain import ids
+from interfaces.bootstrap import Herald, bootstrap
+from interfaces.settings import from_env
+
+console = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+def _herald() -> Herald:
+    return bootstrap(from_env())
+
+
+def _account(value: str) -> UUID:
+    uuid = ids.parse_public_id(ids.ACCOUNT, value)
+    if uuid is None:
+        try:
+            uuid = UUID(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not an account id") from None
+    return uuid
+
+
+@click.group()
+def main() -> None:
+    """Herald: SMS campaigns and messages through your own Twilio account."""
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts (tenants)."""
+
+
+@accounts.command("create")
+@click.argument("name")
+def accounts_create(name: str) -> None:
+    """Create an account; prints its id as the last line."""
+    herald = _herald()
+    account_id = herald.directory.create_account(name)
+    console.print(f"Created account [bold]{name}[/bold]")
+    click.echo(ids.public_id(ids.ACCOUNT, account_id))
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--account", "account", required=True, help="account id")
+def keys_create(account: str) -> None:
+    """Create an API key; prints KEY_ID:KEY_SECRET as the last line (shown only once)."""
+    herald = _herald()
+    key = _run(lambda: herald.directory.create_key(_account(account)))
+    console.print("Store this key now: its secret is not kept and cannot be shown again.")
+    click.echo(key)
+
+
+@keys.command("revoke")
+@click.option("--account", "account", required=True, help="account id")
+@click.argument("key_id")
+def keys_revoke(account: str, key_id: str) -> None:
+    """Revoke an API key: requests with it get 401 from then on."""
+    herald = _herald()
+    _run(lambda: herald.directory.revoke_key(_account(account), key_id.partition(":")[0]))
+    click.echo(f"revoked {key_id.partition(':')[0]}")
+
+
+@main.group()
+def agents() -> None:
+    """Agents."""
+
+
+@agents.command("create")
+@click.option("--account", "account", required=True, help="account id")
+@click.option("--name", required=True)
+@click.option("--system-prompt", default="", help="how the agent answers replies")
+def agents_create(account: str, name: str, system_prompt: str) -> None:
+    """Create an agent; prints its id as the last line."""
+    from application.directory import CreateAgent
+
+    herald = _herald()
+    agent_id = _run(
+        lambda: herald.directory.create_agent(_account(account), CreateAgent(name, system_prompt))
+    )
+    click.echo(ids.public_id(ids.AGENT, agent_id))
+
+
+@main.group()
+def numbers() -> None:
+    """Sender numbers."""
+
+
+@numbers.command("add")
+@click.option("--account", "account", required=True, help="account id")
+@click.option("--agent", "agent", required=True, help="agent id that owns the number")
+@click.option("--phone", "phone", required=True, help="the Twilio number, E.164")
+@click.option("--mps", default=1, show_default=True, help="segments per second it may send")
+def numbers_add(account: str, agent: str, phone: str, mps: int) -> None:
+    """Import a Twilio number for an agent; prints the number as the last line."""
+    from application.directory import AddNumber
+
+    herald = _herald()
+    _run(lambda: herald.directory.add_number(_account(account), AddNumber(phone, agent, mps)))
+    click.echo(phone)
+
+
+@main.group()
+def projections() -> None:
+    """Read models."""
+
+
+@projections.command("rebuild")
+def projections_rebuild() -> None:
+    """Drop the read models and replay every event into fresh ones."""
+    herald = _herald()
+    herald.projector.rebuild()
+    click.echo(f"rebuilt to position {herald.projector.position()}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Run the HTTP API."""
+    from interfaces.server import run_api
+
+    run_api(_herald(), host, port)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def up(host: str, port: int) -> None:
+    """Everything on one machine for a first look; prints the URL and a demo API key."""
+    from interfaces.server import run_api
+    from interfaces.demo import demo_account
+
+    settings = from_env()
+    if settings.database_url is None:
+        console.print(f"Starting embedded PostgreSQL in {settings.data_dir / 'pg'} …")
+    herald = bootstrap(settings)
+    demo = demo_account(herald)
+    url = f"http://{host}:{port}"
+    console.print(f"Herald is up at [bold]{url}[/bold] (OpenAPI: {url}/schema)")
+    console.print(f"agent_id: {demo.agent_id}   from_number: {demo.from_number}")
+    console.print(f"Try: curl {url}/v1/sms/campaigns -H 'Authorization: Bearer {demo.key}'")
+    click.echo(f"HERALD_API_KEY={demo.key}")
+    sys.stdout.flush()
+    run_api(herald, host, port)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a use case; an application error becomes a message and exit status 1."""
+    try:
+        return action()
+    except ApplicationError as error:
+        console.print(f"[red]error:[/red] {error.message}")
+        for detail in error.details:
+            console.print(f"  {detail['field']}: {detail['message']} ({detail['value']!r})")
+        sys.exit(1)
