@@ -1,0 +1,22 @@
+"""Shared fixtures: one fresh PostgreSQL database per test session.
+
+It lives on the server DATABASE_URL names, or else on an embedded PostgreSQL that the
+tests start themselves (as a newcomer's laptop would), so both paths stay working.
+"""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from interfaces.database import create_database, embedded_url
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    server = os.environ.get("DATABASE_URL") or embedded_url(
+        Path(tempfile.mkdtemp(prefix="herald-pg-"))
+    )
+    yield create_database(server, f"herald_test_{os.getpid()}")

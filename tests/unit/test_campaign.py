@@ -1,0 +1,58 @@
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from freezegun import freeze_time
+
+from domain.campaign import Campaign
+from domain.errors import InvalidTransition
+from domain.status import CampaignStatus
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def make(schedule_type: str = "now", scheduled_at: datetime | None = None) -> Campaign:
+    return Campaign(
+        id=uuid4(), account_id=uuid4(), agent_id=uuid4(), name="March", message_template="Hi",
+        from_numbers=["+447446466847"], schedule_type=schedule_type, scheduled_at=scheduled_at,
+        source="api", created_at=NOW, recipient_count=2, batch_count=1, segments_total=2,
+        duplicates_removed=0, skipped=[], warnings=[], idempotency_key=None, request_hash=None,
+    )
+
+
+def test_schedule_type_decides_the_first_status() -> None:
+    assert make("now").status == CampaignStatus.RUNNING
+    assert make("schedule", NOW + timedelta(hours=1)).status == CampaignStatus.SCHEDULED
+    assert make("draft").status == CampaignStatus.DRAFT
+
+
+@pytest.mark.parametrize("schedule_type", ["now", "schedule", "draft"])
+def test_open_campaigns_can_be_cancelled_once(schedule_type: str) -> None:
+    campaign = make(schedule_type, NOW + timedelta(hours=1))
+    campaign.cancel(at=NOW)
+    assert campaign.status == CampaignStatus.CANCELLED
+    with pytest.raises(InvalidTransition):
+        campaign.cancel(at=NOW)
+
+
+@freeze_time(NOW)
+def test_launching_a_draft_with_a_future_time_schedules_it() -> None:
+    campaign = make("draft", NOW + timedelta(days=1))
+    campaign.launch(at=NOW)
+    assert campaign.status == CampaignStatus.SCHEDULED
+    with pytest.raises(InvalidTransition):
+        campaign.launch(at=NOW)
+
+
+def test_launching_a_draft_without_a_time_runs_it() -> None:
+    campaign = make("draft")
+    campaign.launch(at=NOW)
+    assert campaign.status == CampaignStatus.RUNNING
+
+
+def test_events_are_named_in_the_past_tense() -> None:
+    campaign = make("draft")
+    campaign.launch(at=NOW)
+    campaign.cancel(at=NOW)
+    names = [type(e).__name__ for e in campaign.collect_events()]
+    assert names == ["Created", "Launched", "Cancelled"]
