@@ -1,4 +1,4 @@
-"""Campaign use cases: create (validate everything, then record in one transaction), cancel, launch."""
+"""Campaign use cases: create (validate all, then record in one transaction), cancel, launch."""
 
 import hashlib
 from datetime import datetime
@@ -88,7 +88,9 @@ class Campaigns:
             errors.append(problem("name", command.name, "required", "must not be empty"))
         if not command.message_template.strip():
             errors.append(
-                problem("message_template", command.message_template, "required", "must not be empty")
+                problem(
+                    "message_template", command.message_template, "required", "must not be empty"
+                )
             )
         plan = self._plan(account_id, command, errors)
         if errors:
@@ -98,8 +100,17 @@ class Campaigns:
             campaign_id_for_key(account_id, idempotency_key) if idempotency_key else uuid4()
         )
         campaign, batches = self._build(
-            campaign_id, account_id, agent_id, command, from_numbers, scheduled_at, source, now, plan,
-            idempotency_key, fingerprint,
+            campaign_id,
+            account_id,
+            agent_id,
+            command,
+            from_numbers,
+            scheduled_at,
+            source,
+            now,
+            plan,
+            idempotency_key,
+            fingerprint,
         )
         try:
             position = self.store.record(campaign, *batches)
@@ -133,7 +144,7 @@ class Campaigns:
         uuid = ids.parse_public_id(ids.CAMPAIGN, campaign_id)
         if uuid is not None:
             try:
-                campaign = self.store.repository.get(uuid)
+                campaign: object = self.store.repository.get(uuid)
             except AggregateNotFoundError:
                 campaign = None
             if isinstance(campaign, Campaign) and campaign.account_id == account_id:
@@ -142,7 +153,7 @@ class Campaigns:
 
     def _existing(self, account_id: UUID, key: str, fingerprint: str | None) -> UUID | None:
         try:
-            campaign = self.store.repository.get(campaign_id_for_key(account_id, key))
+            campaign: object = self.store.repository.get(campaign_id_for_key(account_id, key))
         except AggregateNotFoundError:
             return None
         assert isinstance(campaign, Campaign)
@@ -192,7 +203,9 @@ class Campaigns:
         if at is None:
             if command.schedule_type == "schedule":
                 errors.append(
-                    problem("scheduled_at", None, "required", "is required with schedule_type schedule")
+                    problem(
+                        "scheduled_at", None, "required", "is required with schedule_type schedule"
+                    )
                 )
             return None
         if at.tzinfo is None:
@@ -206,7 +219,9 @@ class Campaigns:
             )
             return None
         if at <= now:
-            errors.append(problem("scheduled_at", at.isoformat(), "in_past", "must be in the future"))
+            errors.append(
+                problem("scheduled_at", at.isoformat(), "in_past", "must be in the future")
+            )
         return at
 
     def _plan(
@@ -286,7 +301,13 @@ class Campaigns:
             for n, start in enumerate(range(0, len(rows), BATCH_SIZE))
         ]
         skipped = [
-            {"index": p.index, "field": p.field, "value": p.value, "code": p.code, "reason": p.reason}
+            {
+                "index": p.index,
+                "field": p.field,
+                "value": p.value,
+                "code": p.code,
+                "reason": p.reason,
+            }
             for p in plan.problems
         ]
         campaign = Campaign(

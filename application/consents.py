@@ -17,13 +17,15 @@ class Consents:
 
     def _consent(self, account_id: UUID, phone: str) -> Consent:
         try:
-            consent = self.store.repository.get(consent_id(account_id, phone))
+            consent: object = self.store.repository.get(consent_id(account_id, phone))
             assert isinstance(consent, Consent)
             return consent
         except AggregateNotFoundError:
             return Consent(account_id=account_id, phone=phone)
 
-    def opt_out(self, account_id: UUID, phone: str, keyword: str, source: str, evidence: str) -> None:
+    def opt_out(
+        self, account_id: UUID, phone: str, keyword: str, source: str, evidence: str
+    ) -> None:
         consent = self._consent(account_id, phone)
         consent.opt_out(keyword=keyword, source=source, evidence=evidence, at=self.clock.now())
         self.read_models.catch_up(until=self.store.record(consent))

@@ -87,7 +87,9 @@ class Directory:
         phone_problem = self._any_valid_phone.problem(command.phone_number)
         if phone_problem is not None and phone_problem.code != "country_not_allowed":
             errors.append(
-                problem("phone_number", command.phone_number, phone_problem.code, phone_problem.reason)
+                problem(
+                    "phone_number", command.phone_number, phone_problem.code, phone_problem.reason
+                )
             )
         if not 1 <= command.mps <= MAX_MPS:
             errors.append(problem("mps", command.mps, "out_of_range", f"must be 1 to {MAX_MPS}"))
@@ -120,7 +122,7 @@ class Directory:
     def number_problem(self, account_id: UUID, agent_id: UUID | None, phone: str) -> str | None:
         """Why this account's agent may not send from `phone`, or None when it may."""
         try:
-            number = self.store.repository.get(number_id(phone))
+            number: object = self.store.repository.get(number_id(phone))
         except AggregateNotFoundError:
             return "is not an imported number of this account"
         if not isinstance(number, SenderNumber) or number.account_id != account_id:
@@ -132,7 +134,7 @@ class Directory:
     def _owned(self, kind: type[T], uuid: UUID | None, account_id: UUID, name: str) -> T:
         if uuid is not None:
             try:
-                aggregate = self.store.repository.get(uuid)
+                aggregate: object = self.store.repository.get(uuid)
             except AggregateNotFoundError:
                 aggregate = None
             if isinstance(aggregate, kind) and getattr(aggregate, "account_id", None) == account_id:

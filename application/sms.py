@@ -45,7 +45,9 @@ class SingleSms:
             errors.append(problem("agent_id", command.agent_id, "unknown_agent", "no such agent"))
         reason = self.directory.number_problem(account_id, agent_id, command.from_number)
         if reason is not None:
-            errors.append(problem("from_number", command.from_number, "unknown_from_number", reason))
+            errors.append(
+                problem("from_number", command.from_number, "unknown_from_number", reason)
+            )
         phone_problem = self.validator.problem(command.to)
         if phone_problem is not None:
             errors.append(problem("to", command.to, phone_problem.code, phone_problem.reason))
@@ -55,7 +57,9 @@ class SingleSms:
             )
         too_long = message_problem(command.message)
         if too_long is not None:
-            errors.append(problem("message", command.message[:40] + "…", "message_too_long", too_long))
+            errors.append(
+                problem("message", command.message[:40] + "…", "message_too_long", too_long)
+            )
         elif not command.message.strip():
             errors.append(problem("message", command.message, "required", "must not be empty"))
         if errors:

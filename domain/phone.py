@@ -46,7 +46,7 @@ class PhoneValidator:
             found
             for region in sorted(allowed_regions)
             if (found := _region_metadata(region)) is not None
-            and phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(found[1].country_code, ("",))[0]
+            and phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(found[1].country_code or 0, ("",))[0]
             == region
         ]
 

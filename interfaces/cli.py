@@ -143,8 +143,8 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=8000, show_default=True)
 def up(host: str, port: int) -> None:
     """Everything on one machine for a first look; prints the URL and a demo API key."""
-    from interfaces.server import run_api
     from interfaces.demo import demo_account
+    from interfaces.server import run_api
 
     settings = from_env()
     if settings.database_url is None:

@@ -2,7 +2,7 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| DATABASE_URL | (unset: embedded PostgreSQL) | PostgreSQL to use, e.g. postgresql://user@host:5432/db |
+| DATABASE_URL | (unset: embedded) | PostgreSQL, e.g. postgresql://user@host:5432/db |
 | HERALD_DATA_DIR | .herald | where the embedded PostgreSQL keeps its data |
 | HERALD_PUBLIC_URL | http://127.0.0.1:8000 | the URL Twilio reaches Herald at (webhooks) |
 | TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN | (unset) | default Twilio credentials |

@@ -7,20 +7,15 @@ import msgspec
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from domain.account import Account, ApiKey
-from domain.agent import Agent, SenderNumber
-from domain.campaign import Campaign, RecipientBatch
-from domain.consent import Consent
-from domain.message import Message
 from domain.status import RecipientStatus
 
 Handler = Callable[[Cursor[Any], Any], None]
-HANDLERS: dict[type, Handler] = {}
+HANDLERS: dict[str, Handler] = {}  # by event name, e.g. "Campaign.Cancelled"
 
 
-def handles(event_type: type) -> Callable[[Handler], Handler]:
+def handles(event_name: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        HANDLERS[event_type] = handler
+        HANDLERS[event_name] = handler
         return handler
 
     return register
@@ -28,12 +23,12 @@ def handles(event_type: type) -> Callable[[Handler], Handler]:
 
 def apply_events(cur: Cursor[Any], events: Sequence[Any]) -> None:
     for event in events:
-        handler = HANDLERS.get(type(event))
+        handler = HANDLERS.get(type(event).__qualname__)
         if handler is not None:
             handler(cur, event)
 
 
-@handles(Account.Created)
+@handles("Account.Created")
 def account_created(cur: Cursor[Any], e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.accounts VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
@@ -41,7 +36,7 @@ def account_created(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-@handles(ApiKey.Created)
+@handles("ApiKey.Created")
 def key_created(cur: Cursor[Any], e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.api_keys VALUES (%s, %s, %s, false, %s) ON CONFLICT DO NOTHING",
@@ -49,12 +44,12 @@ def key_created(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-@handles(ApiKey.Revoked)
+@handles("ApiKey.Revoked")
 def key_revoked(cur: Cursor[Any], e: Any) -> None:
     cur.execute("UPDATE herald.api_keys SET revoked = true WHERE key_id = %s", (e.originator_id,))
 
 
-@handles(Agent.Created)
+@handles("Agent.Created")
 def agent_created(cur: Cursor[Any], e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.agents VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -62,7 +57,7 @@ def agent_created(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-@handles(SenderNumber.Imported)
+@handles("SenderNumber.Imported")
 def number_imported(cur: Cursor[Any], e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.sender_numbers VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -70,7 +65,7 @@ def number_imported(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-@handles(Campaign.Created)
+@handles("Campaign.Created")
 def campaign_created(cur: Cursor[Any], e: Any) -> None:
     status = {"now": "running", "schedule": "scheduled", "draft": "draft"}[e.schedule_type]
     cur.execute(
@@ -99,21 +94,27 @@ def campaign_created(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-@handles(RecipientBatch.Created)
+@handles("RecipientBatch.Created")
 def recipients_added(cur: Cursor[Any], e: Any) -> None:
     encode = msgspec.json.encode
     with cur.copy(
-        "COPY herald.recipients (campaign_id, idx, phone, variables, status, updated_at)"
-        " FROM STDIN"
+        "COPY herald.recipients (campaign_id, idx, phone, variables, status, updated_at) FROM STDIN"
     ) as copy:
         # Plain text COPY: the JSON text of the variables is parsed by the jsonb column.
         for offset, (phone, variables, status) in enumerate(e.recipients):
             copy.write_row(
-                (e.campaign_id, e.first_index + offset, phone, encode(variables).decode(), status, e.timestamp)
+                (
+                    e.campaign_id,
+                    e.first_index + offset,
+                    phone,
+                    encode(variables).decode(),
+                    status,
+                    e.timestamp,
+                )
             )
 
 
-@handles(Campaign.Cancelled)
+@handles("Campaign.Cancelled")
 def campaign_cancelled(cur: Cursor[Any], e: Any) -> None:
     cur.execute(
         "UPDATE herald.campaigns SET status = 'cancelled', updated_at = %s WHERE campaign_id = %s",
@@ -126,7 +127,7 @@ def campaign_cancelled(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-@handles(Campaign.Launched)
+@handles("Campaign.Launched")
 def campaign_launched(cur: Cursor[Any], e: Any) -> None:
     cur.execute(
         "UPDATE herald.campaigns SET status = %s, updated_at = %s WHERE campaign_id = %s",
@@ -134,7 +135,7 @@ def campaign_launched(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-@handles(Message.Created)
+@handles("Message.Created")
 def message_created(cur: Cursor[Any], e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.messages (message_id, account_id, agent_id, campaign_id,"
@@ -159,12 +160,12 @@ def message_created(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-@handles(Consent.OptedOut)
+@handles("Consent.OptedOut")
 def opted_out(cur: Cursor[Any], e: Any) -> None:
     _set_consent(cur, e, opted_out=True)
 
 
-@handles(Consent.OptedIn)
+@handles("Consent.OptedIn")
 def opted_in(cur: Cursor[Any], e: Any) -> None:
     _set_consent(cur, e, opted_out=False)
 

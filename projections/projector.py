@@ -83,9 +83,7 @@ class Projector:
             if not rows:
                 return 0, position
             to_domain_event = self.store.mapper.to_domain_event
-            events = [
-                to_domain_event(StoredEvent(r[1], r[2], r[3], bytes(r[4]))) for r in rows
-            ]
+            events = [to_domain_event(StoredEvent(r[1], r[2], r[3], bytes(r[4]))) for r in rows]
             apply_events(cur, events)
             reached = rows[-1][0]
             cur.execute(

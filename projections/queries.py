@@ -63,8 +63,7 @@ class Queries:
     def api_key(self, key_id: UUID) -> tuple[UUID, str] | None:
         """(account_id, secret_hash) of a key that is not revoked."""
         rows = self._rows(
-            "SELECT account_id, secret_hash FROM herald.api_keys"
-            " WHERE key_id = %s AND NOT revoked",
+            "SELECT account_id, secret_hash FROM herald.api_keys WHERE key_id = %s AND NOT revoked",
             (key_id,),
         )
         return (rows[0]["account_id"], rows[0]["secret_hash"]) if rows else None
@@ -131,7 +130,9 @@ class Queries:
             return None
         page = self.recipients(campaign_id, None, None, limit)
         fields = {f: getattr(view, f) for f in view.__struct_fields__}
-        return CampaignDetailView(**fields, recipients=page.recipients, next_cursor=page.next_cursor)
+        return CampaignDetailView(
+            **fields, recipients=page.recipients, next_cursor=page.next_cursor
+        )
 
     def recipients(
         self, campaign_id: UUID, status: str | None, cursor: str | None, limit: int
@@ -203,7 +204,9 @@ class Queries:
             next_cursor = encode_cursor(last["created_at"].isoformat(), last["campaign_id"])
         return CampaignPage(views, next_cursor)
 
-    def message(self, account_id: UUID, message_id: UUID | None, sid: str | None) -> MessageView | None:
+    def message(
+        self, account_id: UUID, message_id: UUID | None, sid: str | None
+    ) -> MessageView | None:
         column, value = ("message_id", message_id) if message_id else ("twilio_sid", sid)
         rows = self._rows(
             f"SELECT * FROM herald.messages WHERE {column} = %s AND account_id = %s",
@@ -265,7 +268,8 @@ class Queries:
 
     def numbers(self, account_id: UUID) -> list[NumberView]:
         rows = self._rows(
-            "SELECT * FROM herald.sender_numbers WHERE account_id = %s ORDER BY created_at, phone_number",
+            "SELECT * FROM herald.sender_numbers WHERE account_id = %s"
+            " ORDER BY created_at, phone_number",
             (account_id,),
         )
         return [

@@ -21,8 +21,6 @@ from projections.views import (
 )
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
-CampaignStatusName = Literal[tuple(s.value for s in CampaignStatus)]  # type: ignore[valid-type]
-RecipientStatusName = Literal[tuple(s.value for s in RecipientStatus)]  # type: ignore[valid-type]
 
 
 def _campaign_uuid(campaign_id: str) -> UUID:
@@ -61,7 +59,7 @@ class CampaignController(Controller):
         self,
         account_id: UUID,
         herald: Herald,
-        status: CampaignStatusName | None = None,
+        status: CampaignStatus | None = None,
         source: Literal["api", "dashboard"] | None = None,
         cursor: str | None = None,
         limit: Limit = 100,
@@ -83,7 +81,7 @@ class CampaignController(Controller):
         campaign_id: str,
         account_id: UUID,
         herald: Herald,
-        status: RecipientStatusName | None = None,
+        status: RecipientStatus | None = None,
         cursor: str | None = None,
         limit: Limit = 100,
     ) -> RecipientPage:

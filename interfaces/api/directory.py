@@ -45,7 +45,9 @@ class NumberController(Controller):
     )
     def add(self, data: AddNumber, account_id: UUID, herald: Herald) -> NumberView:
         herald.directory.add_number(account_id, data)
-        return next(n for n in herald.queries.numbers(account_id) if n.phone_number == data.phone_number)
+        return next(
+            n for n in herald.queries.numbers(account_id) if n.phone_number == data.phone_number
+        )
 
     @get("/", operation_id="listNumbers", sync_to_thread=True)
     def list(self, account_id: UUID, herald: Herald) -> list[NumberView]:

@@ -24,7 +24,11 @@ def count_campaigns(client: TestClient, tenant: Tenant) -> int:
 
 
 def test_malformed_json_is_400(client: TestClient, tenant: Tenant) -> None:
-    response = client.post(CAMPAIGNS, content=b'{"name": ', headers={**tenant.headers, "Content-Type": "application/json"})
+    response = client.post(
+        CAMPAIGNS,
+        content=b'{"name": ',
+        headers={**tenant.headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
 
@@ -33,33 +37,63 @@ def test_missing_fields_are_each_named(client: TestClient, tenant: Tenant) -> No
     response = client.post(CAMPAIGNS, json={}, headers=tenant.headers)
     assert response.status_code == 422
     assert field_codes(response) == [
-        ("agent_id", "required"), ("name", "required"), ("message_template", "required"), ("recipients", "required"),
+        ("agent_id", "required"),
+        ("name", "required"),
+        ("message_template", "required"),
+        ("recipients", "required"),
     ]
 
 
 def test_wrong_types_are_each_named_with_their_value(client: TestClient, tenant: Tenant) -> None:
-    body = campaign_body(tenant, name=5, recipients=[{"phone": "+447111000001"}, {"phone": 7}, {"phone": "+447111000003", "variables": {"a": [1]}}], schedule_type="later")
+    body = campaign_body(
+        tenant,
+        name=5,
+        recipients=[
+            {"phone": "+447111000001"},
+            {"phone": 7},
+            {"phone": "+447111000003", "variables": {"a": [1]}},
+        ],
+        schedule_type="later",
+    )
     response = client.post(CAMPAIGNS, json=body, headers=tenant.headers)
     assert response.status_code == 422
     assert [(d["field"], d["value"]) for d in details(response)] == [
-        ("name", 5), ("recipients[1].phone", 7), ("recipients[2].variables", {"a": [1]}), ("schedule_type", "later"),
+        ("name", 5),
+        ("recipients[1].phone", 7),
+        ("recipients[2].variables", {"a": [1]}),
+        ("schedule_type", "later"),
     ]
     assert [d.get("index") for d in details(response)][1:3] == [1, 2]
 
 
 def test_invalid_phones_list_every_index_and_reason(client: TestClient, tenant: Tenant) -> None:
-    recipients = [{"phone": "+447111000001"}, {"phone": "07111000002"}, {"phone": "+14155552671"}, {"phone": "+4471"}]
-    response = client.post(CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers)
+    recipients = [
+        {"phone": "+447111000001"},
+        {"phone": "07111000002"},
+        {"phone": "+14155552671"},
+        {"phone": "+4471"},
+    ]
+    response = client.post(
+        CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers
+    )
     assert response.status_code == 422
     assert [(d["index"], d["value"], d["code"]) for d in details(response)] == [
-        (1, "07111000002", "not_e164"), (2, "+14155552671", "country_not_allowed"), (3, "+4471", "invalid_number"),
+        (1, "07111000002", "not_e164"),
+        (2, "+14155552671", "country_not_allowed"),
+        (3, "+4471", "invalid_number"),
     ]
     assert count_campaigns(client, tenant) == 0
 
 
-def test_on_invalid_skip_creates_with_the_valid_ones_and_reports_the_rest(client: TestClient, tenant: Tenant) -> None:
+def test_on_invalid_skip_creates_with_the_valid_ones_and_reports_the_rest(
+    client: TestClient, tenant: Tenant
+) -> None:
     recipients = [{"phone": "+447111000001"}, {"phone": "07111000002"}]
-    response = client.post(CAMPAIGNS, json=campaign_body(tenant, recipients=recipients, on_invalid="skip"), headers=tenant.headers)
+    response = client.post(
+        CAMPAIGNS,
+        json=campaign_body(tenant, recipients=recipients, on_invalid="skip"),
+        headers=tenant.headers,
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["total_count"] == 1
@@ -68,38 +102,58 @@ def test_on_invalid_skip_creates_with_the_valid_ones_and_reports_the_rest(client
 
 def test_rendered_message_over_1600_is_refused(client: TestClient, tenant: Tenant) -> None:
     recipients = [{"phone": "+447111000001", "variables": {"first_name": "x" * 1600}}]
-    response = client.post(CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers)
+    response = client.post(
+        CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers
+    )
     assert response.status_code == 422
     assert field_codes(response) == [("recipients[0].message", "message_too_long")]
 
 
 def test_long_message_gives_a_warning(client: TestClient, tenant: Tenant) -> None:
     recipients = [{"phone": "+447111000001", "variables": {"first_name": "x" * 650}}]
-    response = client.post(CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers)
+    response = client.post(
+        CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers
+    )
     assert response.status_code == 201
     assert "over 600 characters" in response.json()["warnings"][0]
 
 
-def test_unknown_agent_and_foreign_number_are_refused(client: TestClient, tenant: Tenant, herald: Herald) -> None:
+def test_unknown_agent_and_foreign_number_are_refused(
+    client: TestClient, tenant: Tenant, herald: Herald
+) -> None:
     other = Tenant(herald)
     body = campaign_body(tenant, agent_id=other.agent_id, from_number=other.from_number)
     response = client.post(CAMPAIGNS, json=body, headers=tenant.headers)
     assert response.status_code == 422
-    assert field_codes(response) == [("agent_id", "unknown_agent"), ("from_number", "unknown_from_number")]
+    assert field_codes(response) == [
+        ("agent_id", "unknown_agent"),
+        ("from_number", "unknown_from_number"),
+    ]
 
 
 def test_number_of_another_agent_is_refused(client: TestClient, tenant: Tenant) -> None:
-    agent = client.post("/v1/agents", json={"name": "Other"}, headers=tenant.headers).json()["agent_id"]
-    response = client.post(CAMPAIGNS, json=campaign_body(tenant, agent_id=agent), headers=tenant.headers)
+    agent = client.post("/v1/agents", json={"name": "Other"}, headers=tenant.headers).json()[
+        "agent_id"
+    ]
+    response = client.post(
+        CAMPAIGNS, json=campaign_body(tenant, agent_id=agent), headers=tenant.headers
+    )
     assert field_codes(response) == [("from_number", "unknown_from_number")]
     assert "another agent" in details(response)[0]["message"]
 
 
 @pytest.mark.parametrize(
     ("scheduled_at", "code"),
-    [(None, "required"), ("next tuesday", "wrong_type"), ("2001-01-01T09:00:00Z", "in_past"), ("2099-01-01T09:00:00", "invalid_datetime")],
+    [
+        (None, "required"),
+        ("next tuesday", "wrong_type"),
+        ("2001-01-01T09:00:00Z", "in_past"),
+        ("2099-01-01T09:00:00", "invalid_datetime"),
+    ],
 )
-def test_bad_scheduled_at_is_refused(client: TestClient, tenant: Tenant, scheduled_at: str | None, code: str) -> None:
+def test_bad_scheduled_at_is_refused(
+    client: TestClient, tenant: Tenant, scheduled_at: str | None, code: str
+) -> None:
     body = campaign_body(tenant, schedule_type="schedule", scheduled_at=scheduled_at)
     response = client.post(CAMPAIGNS, json=body, headers=tenant.headers)
     assert response.status_code == 422
@@ -107,7 +161,9 @@ def test_bad_scheduled_at_is_refused(client: TestClient, tenant: Tenant, schedul
 
 
 def test_empty_recipients_are_refused(client: TestClient, tenant: Tenant) -> None:
-    response = client.post(CAMPAIGNS, json=campaign_body(tenant, recipients=[]), headers=tenant.headers)
+    response = client.post(
+        CAMPAIGNS, json=campaign_body(tenant, recipients=[]), headers=tenant.headers
+    )
     assert field_codes(response) == [("recipients", "required")]
 
 
@@ -115,7 +171,9 @@ def test_too_many_recipients_are_refused(herald: Herald, tenant: Tenant) -> None
     small = bootstrap_with(herald, max_recipients=2)
     with TestClient(create_app(small, follow_projection=False)) as client:
         recipients = [{"phone": f"+44711100000{i}"} for i in range(3)]
-        response = client.post(CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers)
+        response = client.post(
+            CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers
+        )
     assert response.status_code == 422
     assert field_codes(response) == [("recipients", "too_many_recipients")]
 
@@ -124,16 +182,26 @@ def test_oversized_body_is_413(herald: Herald, tenant: Tenant) -> None:
     small = bootstrap_with(herald, max_body_bytes=1000)
     with TestClient(create_app(small, follow_projection=False)) as client:
         recipients = [{"phone": f"+4471110{i:05d}"} for i in range(100)]
-        response = client.post(CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers)
+        response = client.post(
+            CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers
+        )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "Bearer", "Bearer nonsense", "Basic abc", "Bearer key_00000000000000000000000000000000:secret"],
+    [
+        None,
+        "Bearer",
+        "Bearer nonsense",
+        "Basic abc",
+        "Bearer key_00000000000000000000000000000000:secret",
+    ],
 )
-def test_missing_or_bad_credentials_are_401_without_a_hint(client: TestClient, authorization: str | None) -> None:
+def test_missing_or_bad_credentials_are_401_without_a_hint(
+    client: TestClient, authorization: str | None
+) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     response = client.get(CAMPAIGNS, headers=headers)
     assert response.status_code == 401
@@ -155,8 +223,19 @@ def test_revoked_key_is_refused(client: TestClient, tenant: Tenant, herald: Hera
 
 def test_another_accounts_ids_are_404(client: TestClient, tenant: Tenant, herald: Herald) -> None:
     other = Tenant(herald)
-    campaign = client.post(CAMPAIGNS, json=campaign_body(other), headers=other.headers).json()["campaign_id"]
-    sms = client.post("/v1/sms", json={"agent_id": other.agent_id, "to": "+447111000001", "from_number": other.from_number, "message": "hi"}, headers=other.headers).json()["message_id"]
+    campaign = client.post(CAMPAIGNS, json=campaign_body(other), headers=other.headers).json()[
+        "campaign_id"
+    ]
+    sms = client.post(
+        "/v1/sms",
+        json={
+            "agent_id": other.agent_id,
+            "to": "+447111000001",
+            "from_number": other.from_number,
+            "message": "hi",
+        },
+        headers=other.headers,
+    ).json()["message_id"]
     for method, url in [
         ("GET", f"{CAMPAIGNS}/{campaign}"),
         ("GET", f"{CAMPAIGNS}/{campaign}/recipients"),
@@ -177,10 +256,24 @@ def test_bad_query_parameters_are_422(client: TestClient, tenant: Tenant) -> Non
 
 
 def test_bad_agent_and_number_requests(client: TestClient, tenant: Tenant) -> None:
-    assert field_codes(client.post("/v1/agents", json={"name": ""}, headers=tenant.headers)) == [("name", "required")]
-    response = client.post("/v1/numbers", json={"phone_number": "12", "agent_id": "agent_x", "mps": 0}, headers=tenant.headers)
-    assert field_codes(response) == [("phone_number", "not_e164"), ("mps", "out_of_range"), ("agent_id", "unknown_agent")]
-    duplicate = client.post("/v1/numbers", json={"phone_number": tenant.from_number, "agent_id": tenant.agent_id}, headers=tenant.headers)
+    assert field_codes(client.post("/v1/agents", json={"name": ""}, headers=tenant.headers)) == [
+        ("name", "required")
+    ]
+    response = client.post(
+        "/v1/numbers",
+        json={"phone_number": "12", "agent_id": "agent_x", "mps": 0},
+        headers=tenant.headers,
+    )
+    assert field_codes(response) == [
+        ("phone_number", "not_e164"),
+        ("mps", "out_of_range"),
+        ("agent_id", "unknown_agent"),
+    ]
+    duplicate = client.post(
+        "/v1/numbers",
+        json={"phone_number": tenant.from_number, "agent_id": tenant.agent_id},
+        headers=tenant.headers,
+    )
     assert duplicate.status_code == 409
 
 
@@ -190,7 +283,9 @@ def bootstrap_with(herald: Herald, **changes: object) -> Herald:
     from application.campaigns import Campaigns
 
     settings = herald.settings.with_(**changes)
-    campaigns = Campaigns(herald.store, herald.projector, herald.directory, herald.clock, settings.policy)
+    campaigns = Campaigns(
+        herald.store, herald.projector, herald.directory, herald.clock, settings.policy
+    )
     return replace(herald, settings=settings, campaigns=campaigns)
 
 
@@ -199,4 +294,6 @@ def test_sender_number_can_be_added_to_an_own_agent_only(herald: Herald, tenant:
     from application.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed):
-        herald.directory.add_number(tenant.account_id, AddNumber("+447446488888", other.agent_id, 1))
+        herald.directory.add_number(
+            tenant.account_id, AddNumber("+447446488888", other.agent_id, 1)
+        )

@@ -22,7 +22,12 @@ def test_seed_example_is_accepted_and_readable(client: TestClient, tenant: Tenan
     assert response.status_code == 201
     body = response.json()
     assert {"message_id", "status", "to", "from_number", "segments", "twilio_sid"} <= body.keys()
-    assert (body["to"], body["from_number"], body["status"], body["segments"]) == ("+447386172392", tenant.from_number, "pending", 1)
+    assert (body["to"], body["from_number"], body["status"], body["segments"]) == (
+        "+447386172392",
+        tenant.from_number,
+        "pending",
+        1,
+    )
     fetched = client.get(f"/v1/sms/{body['message_id']}", headers=tenant.headers).json()
     assert fetched["status"] == "pending"
     assert fetched["conversation"][0]["body"] == sms(tenant)["message"]
@@ -35,17 +40,25 @@ def test_opted_out_recipient_is_refused(client: TestClient, tenant: Tenant, hera
     assert [d["code"] for d in response.json()["error"]["details"]] == ["recipient_opted_out"]
 
 
-def test_opting_back_in_allows_sending_again(client: TestClient, tenant: Tenant, herald: Herald) -> None:
+def test_opting_back_in_allows_sending_again(
+    client: TestClient, tenant: Tenant, herald: Herald
+) -> None:
     herald.consents.opt_out(tenant.account_id, "+447386172392", "STOP", "test", "SMx")
     herald.consents.opt_in(tenant.account_id, "+447386172392", "test", "START")
     assert client.post("/v1/sms", json=sms(tenant), headers=tenant.headers).status_code == 201
 
 
 def test_every_problem_of_a_single_sms_is_listed(client: TestClient, tenant: Tenant) -> None:
-    response = client.post("/v1/sms", json=sms(tenant, to="+1415555", message="x" * 1601, from_number="+447446400777"), headers=tenant.headers)
+    response = client.post(
+        "/v1/sms",
+        json=sms(tenant, to="+1415555", message="x" * 1601, from_number="+447446400777"),
+        headers=tenant.headers,
+    )
     assert response.status_code == 422
     assert [(d["field"], d["code"]) for d in response.json()["error"]["details"]] == [
-        ("from_number", "unknown_from_number"), ("to", "invalid_number"), ("message", "message_too_long"),
+        ("from_number", "unknown_from_number"),
+        ("to", "invalid_number"),
+        ("message", "message_too_long"),
     ]
 
 

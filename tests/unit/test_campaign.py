@@ -13,10 +13,24 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 def make(schedule_type: str = "now", scheduled_at: datetime | None = None) -> Campaign:
     return Campaign(
-        id=uuid4(), account_id=uuid4(), agent_id=uuid4(), name="March", message_template="Hi",
-        from_numbers=["+447446466847"], schedule_type=schedule_type, scheduled_at=scheduled_at,
-        source="api", created_at=NOW, recipient_count=2, batch_count=1, segments_total=2,
-        duplicates_removed=0, skipped=[], warnings=[], idempotency_key=None, request_hash=None,
+        id=uuid4(),
+        account_id=uuid4(),
+        agent_id=uuid4(),
+        name="March",
+        message_template="Hi",
+        from_numbers=["+447446466847"],
+        schedule_type=schedule_type,
+        scheduled_at=scheduled_at,
+        source="api",
+        created_at=NOW,
+        recipient_count=2,
+        batch_count=1,
+        segments_total=2,
+        duplicates_removed=0,
+        skipped=[],
+        warnings=[],
+        idempotency_key=None,
+        request_hash=None,
     )
 
 

@@ -69,7 +69,7 @@ def test_creates_the_campaign_and_its_recipient_batch_together(world) -> None:
 
 @freeze_time(NOW)
 def test_lists_every_problem_at_once(world) -> None:
-    campaigns, account, agent = world
+    campaigns, account, _agent = world
     bad = command(
         "agent_" + "0" * 32,
         from_number="+447446400099",
@@ -94,14 +94,18 @@ def test_schedule_needs_a_time_zone_aware_time(world) -> None:
     campaigns, account, agent = world
     for scheduled_at, code in [(None, "required"), (datetime(2099, 1, 1), "invalid_datetime")]:
         with pytest.raises(ValidationFailed) as error:
-            campaigns.create(account, command(agent, schedule_type="schedule", scheduled_at=scheduled_at), "api")
+            campaigns.create(
+                account, command(agent, schedule_type="schedule", scheduled_at=scheduled_at), "api"
+            )
         assert problems(error) == [("scheduled_at", code)]
 
 
 def test_on_invalid_skip_keeps_the_valid_recipients(world) -> None:
     campaigns, account, agent = world
     recipients = [RecipientIn("bad"), RecipientIn("+447111000002")]
-    created = campaigns.create(account, command(agent, recipients=recipients, on_invalid="skip"), "api")
+    created = campaigns.create(
+        account, command(agent, recipients=recipients, on_invalid="skip"), "api"
+    )
     campaign = campaigns.store.repository.get(created.campaign_id)
     assert campaign.recipient_count == 1
 
@@ -124,8 +128,10 @@ def test_same_idempotency_key_and_body_give_the_same_campaign(world) -> None:
 
 
 def test_a_number_of_another_agent_cannot_be_used(world) -> None:
-    campaigns, account, agent = world
-    other = ids.public_id(ids.AGENT, campaigns.directory.create_agent(account, CreateAgent("B", "")))
+    campaigns, account, _agent = world
+    other = ids.public_id(
+        ids.AGENT, campaigns.directory.create_agent(account, CreateAgent("B", ""))
+    )
     with pytest.raises(ValidationFailed) as error:
         campaigns.create(account, command(other), "api")
     assert problems(error) == [("from_number", "unknown_from_number")]

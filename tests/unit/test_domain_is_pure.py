@@ -2,9 +2,21 @@ import ast
 from pathlib import Path
 
 DOMAIN = Path(__file__).parents[2] / "domain"
-FORBIDDEN = ("psycopg", "litestar", "twilio", "httpx", "requests", "uvicorn", "apscheduler",
-             "eventsourcing.postgres", "eventsourcing.application", "socket", "application",
-             "interfaces", "projections")
+FORBIDDEN = (
+    "psycopg",
+    "litestar",
+    "twilio",
+    "httpx",
+    "requests",
+    "uvicorn",
+    "apscheduler",
+    "eventsourcing.postgres",
+    "eventsourcing.application",
+    "socket",
+    "application",
+    "interfaces",
+    "projections",
+)
 
 
 def test_domain_imports_no_framework_database_or_network_code() -> None:

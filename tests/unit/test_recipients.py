@@ -5,18 +5,27 @@ gb = PhoneValidator(frozenset({"GB"}))
 
 
 def test_duplicates_are_sent_once_and_counted() -> None:
-    plan = plan_recipients("Hi", [("+447111000001", {}), ("+447111000001", {}), ("+447111000002", {})], gb, set())
+    plan = plan_recipients(
+        "Hi", [("+447111000001", {}), ("+447111000001", {}), ("+447111000002", {})], gb, set()
+    )
     assert [r.phone for r in plan.recipients] == ["+447111000001", "+447111000002"]
     assert plan.duplicates_removed == 1
 
 
 def test_every_bad_recipient_is_reported_by_index() -> None:
-    plan = plan_recipients("Hi", [("+447111000001", {}), ("bad", {}), ("+14155552671", {})], gb, set())
-    assert [(p.index, p.code) for p in plan.problems] == [(1, "not_e164"), (2, "country_not_allowed")]
+    plan = plan_recipients(
+        "Hi", [("+447111000001", {}), ("bad", {}), ("+14155552671", {})], gb, set()
+    )
+    assert [(p.index, p.code) for p in plan.problems] == [
+        (1, "not_e164"),
+        (2, "country_not_allowed"),
+    ]
 
 
 def test_opted_out_phones_are_suppressed_and_not_counted_in_segments() -> None:
-    plan = plan_recipients("Hi", [("+447111000001", {}), ("+447111000002", {})], gb, {"+447111000002"})
+    plan = plan_recipients(
+        "Hi", [("+447111000001", {}), ("+447111000002", {})], gb, {"+447111000002"}
+    )
     assert [r.suppressed for r in plan.recipients] == [False, True]
     assert plan.segments_total == 1
     assert plan.suppressed == 1

@@ -29,5 +29,11 @@ def test_counts_follow_the_seed_table() -> None:
 @given(st.dictionaries(st.sampled_from([s.value for s in S]), st.integers(0, 1000)))
 def test_buckets_add_up_to_the_total(status_counts: dict[str, int]) -> None:
     counts = counts_from(status_counts)
-    buckets = ("delivered_count", "failed_count", "pending_count", "cancelled_count", "suppressed_count")
+    buckets = (
+        "delivered_count",
+        "failed_count",
+        "pending_count",
+        "cancelled_count",
+        "suppressed_count",
+    )
     assert sum(counts[b] for b in buckets) == counts["total_count"]

@@ -5,7 +5,10 @@ from domain.template import placeholders, render
 
 
 def test_replaces_placeholders_with_and_without_spaces() -> None:
-    text = render("Hi {{first_name}}, see you {{ day }} at {{time}}.", {"first_name": "Sarah", "day": "Tuesday", "time": "2pm"})
+    text = render(
+        "Hi {{first_name}}, see you {{ day }} at {{time}}.",
+        {"first_name": "Sarah", "day": "Tuesday", "time": "2pm"},
+    )
     assert text == "Hi Sarah, see you Tuesday at 2pm."
 
 
@@ -18,7 +21,10 @@ def test_values_are_inserted_literally_without_second_expansion() -> None:
 
 
 def test_numbers_and_booleans_render_as_json_would() -> None:
-    assert render("{{n}} {{f}} {{yes}} {{no}}", {"n": 3, "f": 2.5, "yes": True, "no": False}) == "3 2.5 true false"
+    assert (
+        render("{{n}} {{f}} {{yes}} {{no}}", {"n": 3, "f": 2.5, "yes": True, "no": False})
+        == "3 2.5 true false"
+    )
 
 
 def test_placeholders_lists_each_name_once_in_order() -> None:
