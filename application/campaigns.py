@@ -296,7 +296,8 @@ class Campaigns:
                 campaign_id=campaign_id,
                 account_id=account_id,
                 first_index=start,
-                recipients=rows[start : start + BATCH_SIZE],
+                size=len(rows[start : start + BATCH_SIZE]),
+                recipients=msgspec.json.encode(rows[start : start + BATCH_SIZE]).decode(),
             )
             for n, start in enumerate(range(0, len(rows), BATCH_SIZE))
         ]

@@ -92,7 +92,12 @@ def batch_id(campaign_id: UUID, number: int) -> UUID:
 
 
 class RecipientBatch(Aggregate):
-    """Up to BATCH_SIZE recipients of one campaign: [phone, variables, status] each."""
+    """Up to BATCH_SIZE recipients of one campaign.
+
+    `recipients` is a JSON array of `[phone, variables, status]`, kept as one string: the
+    event store's JSON transcoder then handles one value instead of thousands of objects
+    (decoding 100,000 recipients took 0.14 s that way, against 0.03 s with msgspec).
+    """
 
     @event("Created")
     def __init__(
@@ -101,8 +106,9 @@ class RecipientBatch(Aggregate):
         campaign_id: UUID,
         account_id: UUID,
         first_index: int,
-        recipients: list[list[Any]],
+        size: int,
+        recipients: str,
     ) -> None:
         self.campaign_id = campaign_id
         self.first_index = first_index
-        self.size = len(recipients)
+        self.size = size

@@ -2,9 +2,10 @@
 
 `phonenumbers.parse` + `is_valid_number` costs ~40 µs a number, which alone would spend
 the time budget of a 100,000-recipient campaign. Numbers already in strict E.164 form
-for an allowed region are checked directly against that region's own metadata (the
-same type patterns `is_valid_number` uses, ~5 µs); anything else takes the full path,
-which also gives the reason.
+for an allowed region are checked directly against that region's own metadata: the
+same per-type patterns and possible lengths `is_valid_number` uses, joined into one
+regular expression per national-number length (~1.5 µs). Anything else takes the full
+path, which also gives the reason.
 """
 
 import re
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
-from phonenumbers import PhoneMetadata, PhoneNumberType, phonenumberutil
+from phonenumbers import PhoneMetadata
 
 E164 = re.compile(r"\+[1-9]\d{1,14}")
 
@@ -27,12 +28,51 @@ NOT_E164 = PhoneProblem("not_e164", "must be in E.164 format, like +447911123456
 INVALID = PhoneProblem("invalid_number", "is not a valid phone number")
 
 
+TYPE_DESCS = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+    "pager", "uan", "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RegionPatterns:
+    """A region's valid national numbers, as one pattern per national-number length."""
+
+    prefix: str  # "+44"
+    by_length: dict[int, re.Pattern[str]]
+
+    def is_valid(self, national: str) -> bool:
+        pattern = self.by_length.get(len(national))
+        return pattern is not None and pattern.fullmatch(national) is not None
+
+
+def _lengths(desc: object, default: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(getattr(desc, "possible_length", ()) or ()) or default
+
+
 @cache
-def _region_metadata(region: str) -> tuple[str, PhoneMetadata] | None:
+def _region_patterns(region: str) -> RegionPatterns | None:
     metadata = PhoneMetadata.metadata_for_region(region)
-    if metadata is None:
+    if metadata is None or metadata.general_desc is None:
         return None
-    return "+" + str(metadata.country_code), metadata
+    general = metadata.general_desc
+    general_lengths = _lengths(general, tuple(range(1, 18)))
+    by_length = {}
+    for length in general_lengths:
+        # A type counts when the length is one of its own possible lengths (as
+        # phonenumbers checks) and its pattern matches; the general pattern must match too.
+        alternatives = [
+            desc.national_number_pattern
+            for name in TYPE_DESCS
+            if (desc := getattr(metadata, name)) is not None
+            and desc.national_number_pattern
+            and length in _lengths(desc, general_lengths)
+        ]
+        if alternatives:
+            union = "|".join(f"(?:{a})" for a in alternatives)
+            general_pattern = general.national_number_pattern or r"\d+"
+            by_length[length] = re.compile(f"(?=(?:{general_pattern})$)(?:{union})")
+    return RegionPatterns("+" + str(metadata.country_code), by_length)
 
 
 class PhoneValidator:
@@ -45,8 +85,8 @@ class PhoneValidator:
         self._fast = [
             found
             for region in sorted(allowed_regions)
-            if (found := _region_metadata(region)) is not None
-            and phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(found[1].country_code or 0, ("",))[0]
+            if (found := _region_patterns(region)) is not None
+            and phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(found.prefix[1:]), ("",))[0]
             == region
         ]
 
@@ -54,13 +94,9 @@ class PhoneValidator:
         """None when the phone may be used, else what is wrong with it."""
         if not isinstance(phone, str) or not E164.fullmatch(phone):
             return NOT_E164
-        for prefix, metadata in self._fast:
-            if phone.startswith(prefix):
-                national = phone[len(prefix) :]
-                if phonenumberutil._number_type_helper(national, metadata) != (
-                    PhoneNumberType.UNKNOWN
-                ):
-                    return None
+        for region in self._fast:
+            if phone.startswith(region.prefix) and region.is_valid(phone[len(region.prefix) :]):
+                return None
         return self._slow_problem(phone)
 
     def _slow_problem(self, phone: str) -> PhoneProblem | None:

@@ -5,12 +5,13 @@ first occurrence wins), marks opted-out phones as suppressed and adds up segment
 Every problem is reported with the recipient's index in the request.
 """
 
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from domain.phone import PhoneValidator
-from domain.segments import Segments, count_segments
-from domain.template import Variable, render
+from domain.segments import segment_count
+from domain.template import Variable, compile_template
 
 MAX_MESSAGE_CHARS = 1600
 RECOMMENDED_MESSAGE_CHARS = 600
@@ -25,8 +26,7 @@ class RecipientProblem:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedRecipient:
+class PlannedRecipient(NamedTuple):  # a tuple: 100,000 of them are made per campaign
     phone: str
     variables: Mapping[str, Variable]
     suppressed: bool
@@ -54,12 +54,10 @@ def plan_recipients(
     requested: Sequence[tuple[str, Mapping[str, Variable]]],
     validator: PhoneValidator,
     opted_out: Container[str],
-    segments_of: Callable[[str], Segments] = count_segments,
 ) -> RecipientPlan:
     plan = RecipientPlan()
     seen: set[str] = set()
-    static_text = template if "{{" not in template else None
-    static_segments = segments_of(static_text).count if static_text is not None else 0
+    render = compile_template(template)
     for index, (phone, variables) in enumerate(requested):
         problem = validator.problem(phone)
         if problem is not None:
@@ -67,11 +65,11 @@ def plan_recipients(
                 RecipientProblem(index, "phone", phone, problem.code, problem.reason)
             )
             continue
-        text = static_text if static_text is not None else render(template, variables)
-        too_long = message_problem(text)
-        if too_long is not None:
+        text = render(variables)
+        if len(text) > MAX_MESSAGE_CHARS:
+            reason = message_problem(text) or ""
             plan.problems.append(
-                RecipientProblem(index, "message", text[:40] + "…", "message_too_long", too_long)
+                RecipientProblem(index, "message", text[:40] + "…", "message_too_long", reason)
             )
             continue
         if phone in seen:
@@ -83,7 +81,7 @@ def plan_recipients(
         if suppressed:
             plan.suppressed += 1
             continue
-        plan.segments_total += static_segments or segments_of(text).count
+        plan.segments_total += segment_count(text)
         plan.longest_message = max(plan.longest_message, len(text))
         if len(text) > RECOMMENDED_MESSAGE_CHARS:
             plan.long_messages += 1

@@ -101,7 +101,7 @@ def recipients_added(cur: Cursor[Any], e: Any) -> None:
         "COPY herald.recipients (campaign_id, idx, phone, variables, status, updated_at) FROM STDIN"
     ) as copy:
         # Plain text COPY: the JSON text of the variables is parsed by the jsonb column.
-        for offset, (phone, variables, status) in enumerate(e.recipients):
+        for offset, (phone, variables, status) in enumerate(msgspec.json.decode(e.recipients)):
             copy.write_row(
                 (
                     e.campaign_id,

@@ -10,6 +10,7 @@ from typing import Any, Union, get_args, get_origin
 
 import msgspec
 from litestar import Request
+from litestar.exceptions import SerializationException
 
 from application.errors import ApplicationError, ValidationFailed, problem
 
@@ -63,12 +64,8 @@ def collect_problems(value: Any, tp: Any, path: str, out: list[dict[str, Any]]) 
         out.append(problem(path, value, "wrong_type", message))
 
 
-def check_body(raw: bytes, tp: Any) -> None:
-    """Raise MalformedBody or ValidationFailed unless `raw` is JSON that converts to `tp`."""
-    try:
-        value = msgspec.json.decode(raw)
-    except msgspec.DecodeError as error:
-        raise MalformedBody(f"the body is not valid JSON: {error}") from None
+def check_value(value: Any, tp: Any) -> None:
+    """Raise ValidationFailed, listing every problem, unless `value` converts to `tp`."""
     try:
         msgspec.convert(value, tp, strict=False)
         return
@@ -83,6 +80,11 @@ def validate_body(tp: Any) -> Any:
     """A before_request hook that checks the body against `tp` before Litestar decodes it."""
 
     async def hook(request: Request[Any, Any, Any]) -> None:
-        check_body(await request.body(), tp)
+        try:
+            # Litestar caches the decoded body; the handler's `data` is converted from it.
+            value = await request.json()
+        except SerializationException as error:
+            raise MalformedBody(f"the body is not valid JSON: {error}") from None
+        check_value(value, tp)
 
     return hook
