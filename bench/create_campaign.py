@@ -30,10 +30,13 @@ def raw_inserts(database_url: str, rows: list[tuple[object, ...]]) -> tuple[floa
                 cur.executemany("INSERT INTO raw_recipients VALUES (%s, %s, %s, %s, %s)", rows)
 
         def copy() -> None:
-            with conn.transaction(), conn.cursor() as cur:
-                with cur.copy("COPY raw_recipients FROM STDIN") as c:
-                    for row in rows:
-                        c.write_row(row)
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy("COPY raw_recipients FROM STDIN") as c,
+            ):
+                for row in rows:
+                    c.write_row(row)
 
         return timed(executemany), timed(copy)
 
