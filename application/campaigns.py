@@ -1,6 +1,7 @@
 """Campaign use cases: create (validate all, then record in one transaction), cancel, launch."""
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -11,7 +12,7 @@ from eventsourcing.application import AggregateNotFoundError
 from application.directory import Directory
 from application.errors import Conflict, NotFound, ValidationFailed, problem
 from application.policy import Policy
-from application.ports import Clock, ReadModels
+from application.ports import CampaignLocks, Clock, NoCampaignLocks, ReadModels
 from application.store import EventStore, IntegrityError
 from domain import ids
 from domain.campaign import BATCH_SIZE, Campaign, RecipientBatch, batch_id, campaign_id_for_key
@@ -57,7 +58,9 @@ class Campaigns:
         directory: Directory,
         clock: Clock,
         policy: Policy,
+        locks: CampaignLocks | None = None,
     ) -> None:
+        self.locks = locks or NoCampaignLocks()
         self.store = store
         self.read_models = read_models
         self.directory = directory
@@ -125,20 +128,62 @@ class Campaigns:
         return CampaignCreated(campaign.id, created=True)
 
     def cancel(self, account_id: UUID, campaign_id: str) -> None:
+        """Nothing of the campaign is submitted once this returns (see CampaignLocks)."""
+        uuid = self._owned(account_id, campaign_id).id
+        with self.locks.exclusive(uuid):
+            self._change(self._owned(account_id, campaign_id), lambda c, at: c.cancel(at))
+
+    def pause(self, account_id: UUID, campaign_id: str) -> None:
+        uuid = self._owned(account_id, campaign_id).id
+        with self.locks.exclusive(uuid):
+            campaign = self._owned(account_id, campaign_id)
+            self._change(campaign, lambda c, at: c.pause(at, reason="paused by request"))
+
+    def resume(self, account_id: UUID, campaign_id: str) -> None:
+        self._change(self._owned(account_id, campaign_id), lambda c, at: c.resume(at))
+
+    def launch(self, account_id: UUID, campaign_id: str) -> None:
+        self._change(self._owned(account_id, campaign_id), lambda c, at: c.launch(at))
+
+    def retry(self, account_id: UUID, campaign_id: str, retryable: int) -> None:
+        """Send again to recipients that failed with a retryable error."""
         campaign = self._owned(account_id, campaign_id)
+        if retryable == 0:
+            raise Conflict("no recipient failed with a retryable error")
+        self._change(campaign, lambda c, at: c.retry_failed(at, round_=c.retry_rounds + 1))
+
+    # Transitions the dispatcher makes.
+
+    def start(self, campaign_id: UUID) -> None:
+        self._change(self._get(campaign_id), lambda c, at: c.start(at))
+
+    def finish(self, campaign_id: UUID, all_failed: bool) -> None:
+        self._change(self._get(campaign_id), lambda c, at: c.finish(at, all_failed), strict=True)
+
+    def auto_pause(self, campaign_id: UUID, reason: str) -> None:
+        with self.locks.exclusive(campaign_id):
+            campaign = self._get(campaign_id)
+            self._change(campaign, lambda c, at: c.pause(at, reason=reason), strict=True)
+
+    def _change(
+        self,
+        campaign: Campaign,
+        command: Callable[[Campaign, datetime], None],
+        strict: bool = False,
+    ) -> None:
+        """Apply a command and record it; an invalid transition is a 409 (or raised as is)."""
         try:
-            campaign.cancel(at=self.clock.now())
+            command(campaign, self.clock.now())
         except InvalidTransition as error:
+            if strict:
+                raise
             raise Conflict(error.message) from None
         self.read_models.catch_up(until=self.store.record(campaign))
 
-    def launch(self, account_id: UUID, campaign_id: str) -> None:
-        campaign = self._owned(account_id, campaign_id)
-        try:
-            campaign.launch(at=self.clock.now())
-        except InvalidTransition as error:
-            raise Conflict(error.message) from None
-        self.read_models.catch_up(until=self.store.record(campaign))
+    def _get(self, campaign_id: UUID) -> Campaign:
+        campaign: object = self.store.repository.get(campaign_id)
+        assert isinstance(campaign, Campaign)
+        return campaign
 
     def _owned(self, account_id: UUID, campaign_id: str) -> Campaign:
         uuid = ids.parse_public_id(ids.CAMPAIGN, campaign_id)

@@ -1,9 +1,12 @@
 """Ports: what the use cases need from the world, implemented in projections/ and interfaces/."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
+
+import msgspec
 
 
 class Clock(Protocol):
@@ -24,3 +27,38 @@ class ReadModels(Protocol):
     def opted_out(self, account_id: UUID, phones: Iterable[str]) -> set[str]:
         """Which of these phones have opted out of this account's messages."""
         ...
+
+
+class SubmitOutcome(msgspec.Struct, frozen=True):
+    """Twilio's answer to one submission, in Herald's terms."""
+
+    kind: Literal["queued", "rejected", "deferred", "uncertain"]
+    twilio_sid: str | None = None
+    error_code: int | None = None
+    error_message: str = ""
+
+
+class SmsGateway(Protocol):
+    """Twilio's Messages API, as the dispatcher uses it."""
+
+    def submit(
+        self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
+    ) -> SubmitOutcome: ...
+
+    def find(self, account_id: UUID, to: str, from_: str, body: str, since: datetime) -> str | None:
+        """The SID of a message with this body sent since `since`, if Twilio has one."""
+        ...
+
+
+class CampaignLocks(Protocol):
+    """Serialises cancel and pause against the dispatcher's submissions of a campaign."""
+
+    def exclusive(self, campaign_id: UUID) -> AbstractContextManager[None]: ...
+
+
+class NoCampaignLocks:
+    """For a process where no dispatcher runs (unit tests)."""
+
+    @contextmanager
+    def exclusive(self, campaign_id: UUID) -> Iterator[None]:
+        yield

@@ -63,6 +63,8 @@ class Campaign(Aggregate):
         self.batch_count = batch_count
         self.request_hash = request_hash
         self.status = SCHEDULE_STATUS[schedule_type]
+        self.paused_from = self.status
+        self.retry_rounds = 0
 
     def batch_ids(self) -> list[UUID]:
         return [batch_id(self.id, n) for n in range(self.batch_count)]
@@ -83,8 +85,67 @@ class Campaign(Aggregate):
         self._launched(at=at, scheduled=starts_later)
 
     @event("Launched")
-    def _launched(self, at: datetime, scheduled: bool) -> None:
+    def _launched(self, at: datetime, scheduled: bool) -> None:  # noqa: ARG002
         self.status = CampaignStatus.SCHEDULED if scheduled else CampaignStatus.RUNNING
+
+    def start(self, at: datetime) -> None:
+        """A scheduled campaign's time has come."""
+        if self.status != CampaignStatus.SCHEDULED:
+            raise InvalidTransition(f"a {self.status} campaign cannot be started")
+        self._started(at=at)
+
+    @event("Started")
+    def _started(self, at: datetime) -> None:
+        self.status = CampaignStatus.RUNNING
+
+    def pause(self, at: datetime, reason: str) -> None:
+        if self.status not in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED):
+            raise InvalidTransition(f"a {self.status} campaign cannot be paused")
+        self._paused(at=at, reason=reason, was=self.status.value)
+
+    @event("Paused")
+    def _paused(self, at: datetime, reason: str, was: str) -> None:
+        self.status = CampaignStatus.PAUSED
+        self.paused_from = CampaignStatus(was)
+
+    def resume(self, at: datetime) -> None:
+        if self.status != CampaignStatus.PAUSED:
+            raise InvalidTransition(f"a {self.status} campaign cannot be resumed")
+        due = self.scheduled_at is None or self.scheduled_at <= at
+        self._resumed(at=at, status=(CampaignStatus.RUNNING if due else self.paused_from).value)
+
+    @event("Resumed")
+    def _resumed(self, at: datetime, status: str) -> None:
+        self.status = CampaignStatus(status)
+
+    def finish(self, at: datetime, all_failed: bool) -> None:
+        """No recipient is left to submit: done, or failed when every submission failed."""
+        if self.status != CampaignStatus.RUNNING:
+            raise InvalidTransition(f"a {self.status} campaign cannot finish")
+        if all_failed:
+            self._failed(at=at)
+        else:
+            self._completed(at=at)
+
+    @event("Completed")
+    def _completed(self, at: datetime) -> None:
+        self.status = CampaignStatus.DONE
+
+    @event("Failed")
+    def _failed(self, at: datetime) -> None:
+        self.status = CampaignStatus.FAILED
+
+    def retry_failed(self, at: datetime, round_: int) -> None:
+        """Send again to recipients that failed with a retryable error (never delivered ones)."""
+        if self.status in (CampaignStatus.CANCELLED, CampaignStatus.DRAFT):
+            raise InvalidTransition(f"a {self.status} campaign cannot be retried")
+        self._retry_requested(at=at, round_=round_)
+
+    @event("RetryRequested")
+    def _retry_requested(self, at: datetime, round_: int) -> None:
+        self.retry_rounds = round_
+        if self.status in (CampaignStatus.DONE, CampaignStatus.FAILED):
+            self.status = CampaignStatus.RUNNING
 
 
 def batch_id(campaign_id: UUID, number: int) -> UUID:

@@ -1,16 +1,34 @@
-"""The Message aggregate: one SMS to one phone, a single send or a campaign recipient's."""
+"""The Message aggregate: one SMS to one phone, a single send or a campaign recipient's.
+
+Its submission to Twilio is recorded before the call (`Attempted`), then its answer:
+`Queued` (accepted, with the SID), `Rejected` (a final error), `Deferred` (certainly not
+created, e.g. 429: try again later) or `Uncertain` (a 5xx or network error: it may have
+been created, so Twilio's list is checked before any new attempt). Status callbacks are
+all kept (`StatusReported`), but the status only moves forward.
+"""
 
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.status import RecipientStatus
+from domain.errors import InvalidTransition
+from domain.sending import CALLBACK_STATUS
+from domain.status import RecipientStatus, moves_forward
 
 
-def campaign_message_id(campaign_id: UUID, index: int) -> UUID:
+def campaign_message_id(campaign_id: UUID, index: int, round_: int = 0) -> UUID:
     """A campaign recipient's message has an id known before it exists."""
-    return uuid5(NAMESPACE_URL, f"herald:message:{campaign_id}:{index}")
+    suffix = f":{round_}" if round_ else ""
+    return uuid5(NAMESPACE_URL, f"herald:message:{campaign_id}:{index}{suffix}")
+
+
+class AttemptState:
+    NEW = "new"  # not yet submitted
+    IN_FLIGHT = "in_flight"  # recorded as attempted; Twilio's answer not yet recorded
+    RETRY = "retry"  # certainly not created; submit again from next_attempt_at
+    UNCERTAIN = "uncertain"  # may have been created: look in Twilio before resubmitting
+    DONE = "done"  # Twilio answered: queued or rejected
 
 
 class Message(Aggregate):
@@ -28,6 +46,7 @@ class Message(Aggregate):
         created_at: datetime,
         campaign_id: UUID | None = None,
         recipient_index: int | None = None,
+        not_before: datetime | None = None,
     ) -> None:
         self.account_id = account_id
         self.to = to
@@ -37,3 +56,57 @@ class Message(Aggregate):
         self.campaign_id = campaign_id
         self.recipient_index = recipient_index
         self.status = RecipientStatus.PENDING
+        self.attempt_state = AttemptState.NEW
+        self.attempts = 0
+        self.twilio_sid: str | None = None
+        self.attempted_at = created_at
+        self.not_before = not_before
+
+    def attempt(self, at: datetime, dispatcher: str) -> None:
+        if self.attempt_state not in (AttemptState.NEW, AttemptState.RETRY):
+            raise InvalidTransition(f"a message in state {self.attempt_state} cannot be submitted")
+        self._attempted(attempt=self.attempts + 1, at=at, dispatcher=dispatcher)
+
+    @event("Attempted")
+    def _attempted(self, attempt: int, at: datetime, dispatcher: str) -> None:
+        self.attempts = attempt
+        self.attempted_at = at
+        self.attempt_state = AttemptState.IN_FLIGHT
+
+    @event("Queued")
+    def queued(self, twilio_sid: str, at: datetime, found_by_reconciliation: bool = False) -> None:
+        self.twilio_sid = twilio_sid
+        self.attempt_state = AttemptState.DONE
+        if moves_forward(self.status, RecipientStatus.QUEUED):
+            self.status = RecipientStatus.QUEUED
+
+    @event("Rejected")
+    def rejected(self, error_code: int | None, error_message: str, at: datetime) -> None:
+        self.attempt_state = AttemptState.DONE
+        self.status = RecipientStatus.FAILED
+
+    @event("Deferred")
+    def deferred(
+        self, reason: str, error_code: int | None, retry_at: datetime, at: datetime
+    ) -> None:
+        self.attempt_state = AttemptState.RETRY
+
+    @event("Uncertain")
+    def uncertain(self, reason: str, at: datetime) -> None:
+        self.attempt_state = AttemptState.UNCERTAIN
+
+    @event("StatusReported")
+    def status_reported(
+        self,
+        status: str,
+        twilio_sid: str,
+        error_code: int | None,
+        error_message: str | None,
+        at: datetime,
+    ) -> None:
+        """Every accepted callback is recorded; only a later status changes the message."""
+        if self.twilio_sid is None:
+            self.twilio_sid = twilio_sid
+        reported = CALLBACK_STATUS.get(status, RecipientStatus.PENDING)
+        if moves_forward(self.status, reported):
+            self.status = reported

@@ -7,16 +7,20 @@ from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
+from application.callbacks import StatusCallbacks
 from application.campaigns import Campaigns
 from application.consents import Consents
 from application.directory import Directory
+from application.dispatch import DispatchConfig, Dispatcher
 from application.ports import Clock, SystemClock
 from application.sms import SingleSms
 from application.store import EventStore
 from interfaces.database import database_url, eventsourcing_env
 from interfaces.settings import Settings
+from interfaces.twilio_gateway import TwilioCredentials, TwilioGateway
 from projections.projector import Projector, create_schema
 from projections.queries import Queries
+from projections.work_queue import WorkQueue
 
 
 @dataclass
@@ -32,8 +36,31 @@ class Herald:
     sms: SingleSms
     consents: Consents
     clock: Clock
+    work_queue: WorkQueue
+    twilio_credentials: TwilioCredentials
+    gateway: TwilioGateway
+    status_callbacks: StatusCallbacks
+
+    def dispatcher(self, **config: object) -> Dispatcher:
+        settings = self.settings
+        options: dict[str, object] = {
+            "public_url": settings.public_url,
+            "workers": settings.dispatch_workers,
+            "attempt_timeout": settings.attempt_timeout,
+            **config,
+        }
+        return Dispatcher(
+            self.store,
+            self.projector,
+            self.work_queue,
+            self.gateway,
+            self.campaigns,
+            self.clock,
+            DispatchConfig(**options),  # type: ignore[arg-type]
+        )
 
     def close(self) -> None:
+        self.work_queue.close()
         self.pool.close()
         self.store.close()
 
@@ -50,6 +77,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Herald:
     projector = Projector(pool, store, events_table="herald_events")
     directory = Directory(store, projector)
     policy = settings.policy
+    work_queue = WorkQueue(pool, url)
+    credentials = TwilioCredentials(settings.twilio_account_sid, settings.twilio_auth_token)
     return Herald(
         settings=settings,
         url=url,
@@ -58,8 +87,12 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Herald:
         projector=projector,
         queries=Queries(pool, policy.price_per_segment, policy.currency),
         directory=directory,
-        campaigns=Campaigns(store, projector, directory, clock, policy),
+        campaigns=Campaigns(store, projector, directory, clock, policy, locks=work_queue),
         sms=SingleSms(store, projector, directory, clock, policy),
         consents=Consents(store, projector, clock),
         clock=clock,
+        work_queue=work_queue,
+        twilio_credentials=credentials,
+        gateway=TwilioGateway(credentials, settings.twilio_api_base_url),
+        status_callbacks=StatusCallbacks(store, projector, clock),
     )

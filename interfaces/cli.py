@@ -1,5 +1,6 @@
 """The `herald` command: operators' tasks and the processes (serve, up)."""
 
+import os
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -139,6 +140,27 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command()
+def dispatch() -> None:
+    """Run a dispatcher: submits due messages to Twilio, paced per number. Run several at will."""
+    from interfaces.dispatcher import run_dispatcher
+
+    run_dispatcher(_herald())
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True)
+def simulator(host: str, port: int) -> None:
+    """Run the Twilio simulator (Messages API, signed status callbacks, faults on request)."""
+    from interfaces.simulator import SimulatorConfig, run_simulator
+
+    settings = from_env()
+    config = SimulatorConfig(accounts={settings.twilio_account_sid: settings.twilio_auth_token})
+    console.print(f"Twilio simulator at http://{host}:{port} (control API: /_sim)")
+    run_simulator(host, port, config)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 def up(host: str, port: int) -> None:
@@ -146,10 +168,25 @@ def up(host: str, port: int) -> None:
     from interfaces.demo import demo_account
     from interfaces.server import run_api
 
+    from interfaces.dispatcher import DispatcherProcess
+
     settings = from_env()
     if settings.database_url is None:
         console.print(f"Starting embedded PostgreSQL in {settings.data_dir / 'pg'} …")
+    if "HERALD_PUBLIC_URL" not in os.environ:
+        settings = settings.with_(public_url=f"http://{host}:{port}")
+    simulator = None
+    if not settings.twilio_configured:
+        from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
+
+        simulator = start_simulator_in_thread(
+            SimulatorConfig(accounts={settings.twilio_account_sid: settings.twilio_auth_token})
+        )
+        settings = settings.with_(twilio_api_base_url=simulator.url)
+        console.print(f"No Twilio credentials: using the simulator at {simulator.url}")
     herald = bootstrap(settings)
+    dispatcher = DispatcherProcess(herald)
+    dispatcher.start()
     demo = demo_account(herald)
     url = f"http://{host}:{port}"
     console.print(f"Herald is up at [bold]{url}[/bold] (OpenAPI: {url}/schema)")
@@ -157,7 +194,12 @@ def up(host: str, port: int) -> None:
     console.print(f"Try: curl {url}/v1/sms/campaigns -H 'Authorization: Bearer {demo.key}'")
     click.echo(f"HERALD_API_KEY={demo.key}")
     sys.stdout.flush()
-    run_api(herald, host, port)
+    try:
+        run_api(herald, host, port)
+    finally:
+        dispatcher.stop()
+        if simulator is not None:
+            simulator.stop()
 
 
 def _run(action: Callable[[], T]) -> T:

@@ -13,6 +13,12 @@
 | HERALD_PRICE_PER_SEGMENT | 0.04 | for cost estimates |
 | HERALD_CURRENCY | GBP | of the price |
 | HERALD_DB_POOL_SIZE | 10 | read-model connections per process |
+| HERALD_DISPATCH_WORKERS | 32 | concurrent submissions to Twilio per dispatcher |
+| HERALD_ATTEMPT_TIMEOUT | 15 | seconds before an unanswered submission is looked up |
+| HERALD_SMS_WAIT_SECONDS | 2 | how long POST /v1/sms waits for Twilio's SID |
+
+Without Twilio credentials, Herald uses the simulator's: account SID AC000…0 and auth
+token `simulator-auth-token` (what `herald simulator` and `herald up` accept).
 """
 
 import os
@@ -23,14 +29,18 @@ from pathlib import Path
 
 from application.policy import Policy
 
+SIMULATOR_ACCOUNT_SID = "AC" + "0" * 32
+SIMULATOR_AUTH_TOKEN = "simulator-auth-token"
+
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     data_dir: Path = Path(".herald")
     public_url: str = "http://127.0.0.1:8000"
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
+    twilio_account_sid: str = SIMULATOR_ACCOUNT_SID
+    twilio_auth_token: str = SIMULATOR_AUTH_TOKEN
+    twilio_configured: bool = False
     twilio_api_base_url: str = "https://api.twilio.com"
     allowed_countries: frozenset[str] = frozenset({"GB"})
     max_recipients: int = 100_000
@@ -38,6 +48,9 @@ class Settings:
     price_per_segment: Decimal = Decimal("0.04")
     currency: str = "GBP"
     db_pool_size: int = 10
+    dispatch_workers: int = 32
+    attempt_timeout: float = 15.0
+    sms_wait_seconds: float = 2.0
 
     @property
     def policy(self) -> Policy:
@@ -60,8 +73,9 @@ def from_env() -> Settings:
         database_url=env.get("DATABASE_URL") or None,
         data_dir=Path(env.get("HERALD_DATA_DIR", str(defaults.data_dir))),
         public_url=env.get("HERALD_PUBLIC_URL", defaults.public_url).rstrip("/"),
-        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
-        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or SIMULATOR_ACCOUNT_SID,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or SIMULATOR_AUTH_TOKEN,
+        twilio_configured=bool(env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN")),
         twilio_api_base_url=env.get("TWILIO_API_BASE_URL", defaults.twilio_api_base_url),
         allowed_countries=frozenset(
             c.strip().upper()
@@ -73,4 +87,7 @@ def from_env() -> Settings:
         price_per_segment=Decimal(env.get("HERALD_PRICE_PER_SEGMENT", "0.04")),
         currency=env.get("HERALD_CURRENCY", defaults.currency),
         db_pool_size=int(env.get("HERALD_DB_POOL_SIZE", defaults.db_pool_size)),
+        dispatch_workers=int(env.get("HERALD_DISPATCH_WORKERS", defaults.dispatch_workers)),
+        attempt_timeout=float(env.get("HERALD_ATTEMPT_TIMEOUT", defaults.attempt_timeout)),
+        sms_wait_seconds=float(env.get("HERALD_SMS_WAIT_SECONDS", defaults.sms_wait_seconds)),
     )

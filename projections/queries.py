@@ -28,7 +28,7 @@ from projections.views import (
 )
 
 CAMPAIGN_COLUMNS = """
-    c.campaign_id, c.name, c.status, c.source, c.agent_id, c.from_numbers, c.created_at,
+    c.campaign_id, c.name, c.status, c.paused_reason, c.source, c.agent_id, c.from_numbers, c.created_at,
     c.scheduled_at, c.segments_total, c.duplicates_removed, jsonb_array_length(c.skipped) AS
     skipped_count, c.warnings, c.recipient_count,
     (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM herald.campaign_status_counts s
@@ -75,6 +75,7 @@ class Queries:
             "campaign_id": ids.public_id(ids.CAMPAIGN, row["campaign_id"]),
             "name": row["name"],
             "status": row["status"],
+            "paused_reason": row["paused_reason"],
             **counts,
             "source": row["source"],
             "status_counts": status_counts,
@@ -241,6 +242,12 @@ class Queries:
             undelivered_at=m["undelivered_at"],
             failed_at=m["failed_at"],
             updated_at=m["updated_at"],
+            deferred_until=(
+                m["next_attempt_at"]
+                if m["attempt_state"] in ("new", "retry") and m["next_attempt_at"] > m["created_at"]
+                else None
+            ),
+            attempts=m["attempts"],
             conversation=[
                 ThreadEntry("outbound", t["body"], t["created_at"], t["twilio_sid"], t["status"])
                 for t in thread

@@ -57,8 +57,12 @@ CREATE TABLE IF NOT EXISTS herald.campaigns (
     segments_total integer NOT NULL,
     duplicates_removed integer NOT NULL,
     skipped jsonb NOT NULL,
-    warnings jsonb NOT NULL
+    warnings jsonb NOT NULL,
+    paused_reason text,
+    finished_at timestamptz,
+    retry_round integer NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS campaigns_by_status ON herald.campaigns (status, scheduled_at);
 CREATE INDEX IF NOT EXISTS campaigns_by_account
     ON herald.campaigns (account_id, created_at DESC, campaign_id DESC);
 
@@ -68,6 +72,8 @@ CREATE TABLE IF NOT EXISTS herald.recipients (
     phone text NOT NULL,
     variables jsonb NOT NULL,
     status text NOT NULL,
+    from_number text NOT NULL,
+    round integer NOT NULL DEFAULT 0,
     message_id uuid,
     twilio_sid text,
     error_code integer,
@@ -76,6 +82,9 @@ CREATE TABLE IF NOT EXISTS herald.recipients (
     PRIMARY KEY (campaign_id, idx)
 );
 CREATE INDEX IF NOT EXISTS recipients_by_status ON herald.recipients (campaign_id, status, idx);
+-- The dispatcher's queue: recipients of a campaign, per sender number, not yet submitted.
+CREATE INDEX IF NOT EXISTS recipients_due ON herald.recipients (campaign_id, from_number, idx)
+    WHERE status = 'pending' AND message_id IS NULL;
 
 -- One count per (campaign, recipient status), kept by the database itself from the
 -- recipients table in the same statement, so it always equals a GROUP BY over it.
@@ -153,9 +162,23 @@ CREATE TABLE IF NOT EXISTS herald.messages (
     delivered_at timestamptz,
     undelivered_at timestamptz,
     failed_at timestamptz,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    attempt_state text NOT NULL DEFAULT 'new',
+    attempts integer NOT NULL DEFAULT 0,
+    attempted_at timestamptz,
+    next_attempt_at timestamptz,
+    callbacks integer NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_by_thread ON herald.messages (from_number, to_phone, created_at);
+CREATE INDEX IF NOT EXISTS messages_by_campaign ON herald.messages (campaign_id, updated_at);
+-- Messages the dispatcher has to submit, retry or reconcile.
+CREATE INDEX IF NOT EXISTS messages_open ON herald.messages (from_number, next_attempt_at)
+    WHERE attempt_state IN ('new', 'retry', 'in_flight', 'uncertain');
+
+CREATE OR REPLACE FUNCTION herald.status_rank(status text) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE status WHEN 'pending' THEN 0 WHEN 'queued' THEN 1 WHEN 'sent' THEN 2 ELSE 3 END
+$$;
 
 CREATE TABLE IF NOT EXISTS herald.consents (
     account_id uuid NOT NULL,

@@ -27,6 +27,7 @@ class CampaignView(msgspec.Struct, kw_only=True):
     campaign_id: str
     name: str
     status: str
+    paused_reason: str | None
     total_count: int
     delivered_count: int
     failed_count: int
@@ -94,6 +95,8 @@ class MessageView(msgspec.Struct, kw_only=True):
     undelivered_at: datetime | None
     failed_at: datetime | None
     updated_at: datetime
+    deferred_until: datetime | None
+    attempts: int
     conversation: list[ThreadEntry]
 
 

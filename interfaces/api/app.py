@@ -12,6 +12,7 @@ from interfaces.api.campaigns import CampaignController
 from interfaces.api.directory import AgentController, NumberController
 from interfaces.api.errors import EXCEPTION_HANDLERS
 from interfaces.api.sms import SmsController
+from interfaces.api.webhooks import WebhookController
 from interfaces.bootstrap import Herald
 
 
@@ -40,6 +41,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             SmsController,
             AgentController,
             NumberController,
+            WebhookController,
         ],
         dependencies={
             "herald": Provide(provide_herald, sync_to_thread=False),

@@ -107,6 +107,41 @@ class CampaignController(Controller):
         herald.campaigns.launch(account_id, campaign_id)
         return self._view(herald, account_id, campaign_id)
 
+    @post(
+        "/{campaign_id:str}/pause",
+        operation_id="pauseCampaign",
+        status_code=200,
+        sync_to_thread=True,
+    )
+    def pause(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
+        """Stops submissions: nothing more is submitted once this returns."""
+        herald.campaigns.pause(account_id, campaign_id)
+        return self._view(herald, account_id, campaign_id)
+
+    @post(
+        "/{campaign_id:str}/resume",
+        operation_id="resumeCampaign",
+        status_code=200,
+        sync_to_thread=True,
+    )
+    def resume(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
+        herald.campaigns.resume(account_id, campaign_id)
+        return self._view(herald, account_id, campaign_id)
+
+    @post(
+        "/{campaign_id:str}/retry",
+        operation_id="retryCampaign",
+        status_code=200,
+        sync_to_thread=True,
+    )
+    def retry(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
+        """Sends again to recipients that failed with a retryable error (never delivered ones)."""
+        uuid = _campaign_uuid(campaign_id)
+        if herald.queries.campaign(account_id, uuid) is None:
+            raise NotFound(f"campaign {campaign_id} not found")
+        herald.campaigns.retry(account_id, campaign_id, herald.work_queue.retryable_failures(uuid))
+        return self._view(herald, account_id, campaign_id)
+
     @staticmethod
     def _view(herald: Herald, account_id: UUID, campaign_id: str) -> CampaignView:
         view = herald.queries.campaign(account_id, _campaign_uuid(campaign_id))

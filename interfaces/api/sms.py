@@ -1,5 +1,6 @@
 """/v1/sms: send one message, read one message (by message_id or Twilio SID)."""
 
+import time
 from uuid import UUID
 
 from litestar import Controller, get, post
@@ -24,10 +25,17 @@ class SmsController(Controller):
         sync_to_thread=True,
     )
     def send(self, data: SendSms, account_id: UUID, herald: Herald) -> MessageView:
+        """Records the message; answers once Twilio has its SID, or `pending` after a wait."""
         message_id = herald.sms.send(account_id, data)
-        view = herald.queries.message(account_id, message_id, None)
-        assert view is not None
-        return view
+        deadline = time.monotonic() + herald.settings.sms_wait_seconds
+        while True:
+            view = herald.queries.message(account_id, message_id, None)
+            assert view is not None
+            if view.twilio_sid or view.status != "pending" or view.deferred_until:
+                return view
+            if time.monotonic() >= deadline:
+                return view
+            time.sleep(0.01)
 
     @get("/{message_id:str}", operation_id="getSms", sync_to_thread=True)
     def read(self, message_id: str, account_id: UUID, herald: Herald) -> MessageView:

@@ -1,0 +1,497 @@
+"""The dispatcher: submits due messages to Twilio, paced per sender number, exactly once.
+
+Every `plan()` leases the sender numbers no other dispatcher holds and plans up to
+`horizon` seconds of submissions on each: single sends and retries first, then campaign
+recipients, spaced `segments / mps` apart. The attempts are recorded (events) before any
+call to Twilio; a scheduler thread then hands each to a worker at its time, never closer
+to the number's previous submission than its spacing. Twilio's answers are recorded in
+batches. An attempt whose answer was never recorded (the process died) is looked up in
+Twilio's list before it may be submitted again.
+"""
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Protocol
+from uuid import UUID, uuid4
+
+from application.campaigns import Campaigns
+from application.ports import Clock, ReadModels, SmsGateway, SubmitOutcome
+from application.store import EventStore, IntegrityError
+from domain import ids
+from domain.consent import Consent, consent_id
+from domain.errors import InvalidTransition
+from domain.message import AttemptState, Message, campaign_message_id
+from domain.phone import time_zones
+from domain.segments import count_segments
+from domain.sending import OPT_OUT_ERROR, quiet_until, retry_delay
+from domain.template import compile_template
+
+log = logging.getLogger("herald.dispatch")
+
+
+class Lane(Protocol):
+    @property
+    def phone_number(self) -> str: ...
+    @property
+    def mps(self) -> int: ...
+    @property
+    def next_at(self) -> datetime: ...
+
+
+class Due(Protocol):
+    @property
+    def campaign_id(self) -> UUID: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def phone(self) -> str: ...
+    @property
+    def variables(self) -> dict[str, Any]: ...
+    @property
+    def from_number(self) -> str: ...
+    @property
+    def round(self) -> int: ...
+
+
+class CampaignToSend(Protocol):
+    @property
+    def campaign_id(self) -> UUID: ...
+    @property
+    def account_id(self) -> UUID: ...
+    @property
+    def agent_id(self) -> UUID: ...
+    @property
+    def message_template(self) -> str: ...
+    @property
+    def from_numbers(self) -> list[str]: ...
+
+
+class DispatchQueue(Protocol):
+    """What the dispatcher reads and coordinates through (projections.work_queue)."""
+
+    def claim_lanes(self, owner: str, lease_seconds: float, limit: int) -> Sequence[Lane]: ...
+    def advance_lanes(self, owner: str, next_at: dict[str, datetime]) -> None: ...
+    def release_lanes(self, owner: str) -> None: ...
+    def due_messages(self, lanes: Sequence[str], now: datetime, limit: int) -> list[UUID]: ...
+    def running_campaigns(self, lanes: Sequence[str]) -> Sequence[CampaignToSend]: ...
+    def due_recipients(self, campaign_id: UUID, budgets: dict[str, int]) -> Sequence[Due]: ...
+    def stale_attempts(
+        self, in_flight_before: datetime, uncertain_before: datetime, limit: int
+    ) -> list[UUID]: ...
+    def finished_campaigns(self) -> list[tuple[UUID, bool]]: ...
+    def running_campaign_ids(self) -> list[UUID]: ...
+    def recent_outcomes(self, campaign_id: UUID, count: int) -> list[tuple[str, int | None]]: ...
+    def scheduled_campaigns(self) -> list[tuple[UUID, datetime]]: ...
+    def hold(self, campaign_id: UUID, check: bool = True) -> bool: ...
+    def let_go(self, campaign_id: UUID) -> None: ...
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    public_url: str
+    name: str = field(default_factory=lambda: f"dispatcher-{uuid4().hex[:8]}")
+    horizon: float = 1.0  # seconds of submissions planned ahead per number
+    lease: float = 5.0  # seconds a dispatcher keeps its numbers without renewing
+    margin: float = 0.01  # spacing slack, so jitter never puts mps + 1 in a second
+    workers: int = 32  # concurrent calls to Twilio
+    attempt_timeout: float = 15.0  # an attempt unanswered this long is reconciled
+    uncertain_delay: float = 2.0  # wait before looking up an uncertain submission
+    max_attempts: int = 8
+    auto_pause_window: int = 20
+    auto_pause_failures: int = 15
+
+
+@dataclass
+class Planned:
+    message: Message
+    lane: str
+    spacing: float  # seconds this message takes of its number's rate
+
+
+@lru_cache(maxsize=200_000)
+def zones_of(phone: str) -> tuple[str, ...]:
+    return time_zones(phone)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: EventStore,
+        read_models: ReadModels,
+        work: DispatchQueue,
+        gateway: SmsGateway,
+        campaigns: Campaigns,
+        clock: Clock,
+        config: DispatchConfig,
+    ) -> None:
+        self.store = store
+        self.read_models = read_models
+        self.work = work
+        self.gateway = gateway
+        self.campaigns = campaigns
+        self.clock = clock
+        self.config = config
+        self._heap: list[tuple[float, int, Planned]] = []
+        self._heap_changed = threading.Condition()
+        self._sequence = 0
+        self._next_allowed: dict[str, float] = {}
+        self._results: queue.Queue[tuple[Planned, SubmitOutcome]] = queue.Queue()
+        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="submit")
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._rng = random.Random()
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+
+    # Life cycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        for target, name in ((self._schedule_loop, "schedule"), (self._record_loop, "record")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Finish what is planned, record every answer, hand the numbers back."""
+        deadline = time.monotonic() + self.config.horizon + 10
+        while (self._heap or self._in_flight) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._stop.set()
+        with self._heap_changed:
+            self._heap_changed.notify_all()
+        self._executor.shutdown(wait=True)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._record_results()
+        self.work.release_lanes(self.config.name)
+
+    def idle(self) -> bool:
+        return not self._heap and not self._in_flight and self._results.empty()
+
+    # Planning ------------------------------------------------------------------------
+
+    def _spacing(self, segments: int, mps: int) -> float:
+        return segments * (1 + self.config.margin) / mps
+
+    def plan(self) -> int:
+        """Plan and record the next `horizon` seconds of submissions; how many were planned."""
+        now = self.clock.now()
+        end = now + timedelta(seconds=self.config.horizon)
+        lanes = self.work.claim_lanes(self.config.name, self.config.lease, limit=10_000)
+        cursor = {lane.phone_number: max(now, lane.next_at) for lane in lanes}
+        cursor = {phone: at for phone, at in cursor.items() if at < end}
+        mps = {lane.phone_number: lane.mps for lane in lanes}
+        if not cursor:
+            return 0
+        planned: list[tuple[datetime, Planned]] = []
+        held: Counter[UUID] = Counter()
+
+        def take(message: Message) -> None:
+            lane = message.from_number
+            spacing = self._spacing(message.segments, mps[lane])
+            planned.append((cursor[lane], Planned(message, lane, spacing)))
+            cursor[lane] += timedelta(seconds=spacing)
+
+        for message_id in self.work.due_messages(list(cursor), now, limit=5000):
+            message: object = self.store.repository.get(message_id)
+            if not isinstance(message, Message) or cursor.get(message.from_number, end) >= end:
+                continue
+            if self._quiet(message.to, now):
+                continue
+            if message.campaign_id is not None:
+                if not self.work.hold(message.campaign_id):
+                    continue
+                held[message.campaign_id] += 1
+            take(message)
+
+        for campaign in self.work.running_campaigns(list(cursor)):
+            budgets = {
+                lane: int((end - cursor[lane]).total_seconds() * mps[lane]) + 1
+                for lane in campaign.from_numbers
+                if lane in cursor and cursor[lane] < end
+            }
+            if not budgets or not self.work.hold(campaign.campaign_id):
+                continue
+            render = compile_template(campaign.message_template)
+            for due in self.work.due_recipients(campaign.campaign_id, budgets):
+                if cursor[due.from_number] >= end or self._quiet(due.phone, now):
+                    continue
+                body = render(due.variables)
+                segments = count_segments(body)
+                take(
+                    Message(
+                        id=campaign_message_id(campaign.campaign_id, due.index, due.round),
+                        account_id=campaign.account_id,
+                        agent_id=campaign.agent_id,
+                        to=due.phone,
+                        from_number=due.from_number,
+                        body=body,
+                        segments=segments.count,
+                        encoding=segments.encoding,
+                        created_at=now,
+                        campaign_id=campaign.campaign_id,
+                        recipient_index=due.index,
+                    )
+                )
+                self.work.hold(campaign.campaign_id, check=False)  # one per submission
+                held[campaign.campaign_id] += 1
+            self.work.let_go(campaign.campaign_id)  # the hold taken to plan
+
+        if not planned:
+            return 0
+        for _, item in planned:
+            item.message.attempt(at=now, dispatcher=self.config.name)
+        try:
+            position = self.store.record(*(item.message for _, item in planned))
+        except IntegrityError:
+            # Another dispatcher recorded some of these first (it held the number before
+            # our lease): plan again next time from fresh read models.
+            log.warning("plan_conflict", extra={"planned": len(planned)})
+            for campaign_id, count in held.items():
+                for _ in range(count):
+                    self.work.let_go(campaign_id)
+            self.read_models.catch_up()
+            return 0
+        self.read_models.catch_up(until=position)
+        self.work.advance_lanes(self.config.name, cursor)
+        start = time.monotonic()
+        with self._heap_changed:
+            for at, item in planned:
+                self._sequence += 1
+                due_at = start + (at - now).total_seconds()
+                self._heap.append((due_at, self._sequence, item))
+            self._heap.sort()
+            self._heap_changed.notify_all()
+        return len(planned)
+
+    def _quiet(self, phone: str, now: datetime) -> bool:
+        return quiet_until(zones_of(phone), now) is not None
+
+    # Submitting ----------------------------------------------------------------------
+
+    def _schedule_loop(self) -> None:
+        import heapq
+
+        while not self._stop.is_set():
+            with self._heap_changed:
+                if not self._heap:
+                    self._heap_changed.wait(0.05)
+                    continue
+                due_at, _, item = self._heap[0]
+                now = time.monotonic()
+                not_before = max(due_at, self._next_allowed.get(item.lane, 0.0))
+                if not_before > now:
+                    self._heap_changed.wait(min(not_before - now, 0.05))
+                    continue
+                heapq.heappop(self._heap)
+                self._next_allowed[item.lane] = now + item.spacing
+                with self._in_flight_lock:
+                    self._in_flight += 1
+            self._executor.submit(self._submit, item)
+
+    def _submit(self, item: Planned) -> None:
+        message = item.message
+        try:
+            outcome = self.gateway.submit(
+                message.account_id,
+                message.to,
+                message.from_number,
+                message.body,
+                self.status_callback_url(message.id),
+            )
+        except Exception as error:  # an adapter bug must not lose the attempt
+            log.exception("submit_failed")
+            outcome = SubmitOutcome("uncertain", error_message=str(error))
+        self._results.put((item, outcome))
+        if message.campaign_id is not None:
+            self.work.let_go(message.campaign_id)
+        with self._in_flight_lock:
+            self._in_flight -= 1
+
+    def status_callback_url(self, message_id: UUID) -> str:
+        public = ids.public_id(ids.MESSAGE, message_id)
+        return f"{self.config.public_url}/webhooks/twilio/status/{public}"
+
+    # Recording answers ---------------------------------------------------------------
+
+    def _record_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self._results.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self._results.put(first)
+            time.sleep(0.02)  # let a batch gather
+            try:
+                self._record_results()
+            except Exception:
+                log.exception("record_failed")
+                time.sleep(0.5)
+
+    def _record_results(self) -> None:
+        batch: list[tuple[Planned, SubmitOutcome]] = []
+        while True:
+            try:
+                batch.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return
+        now = self.clock.now()
+        aggregates: list[object] = []
+        for item, outcome in batch:
+            aggregates += self._apply(item.message, outcome, now)
+        try:
+            position = self.store.record(*aggregates)  # type: ignore[arg-type]
+        except IntegrityError:
+            # A status callback was recorded on some message meanwhile: one by one, fresh.
+            position = 0
+            for item, outcome in batch:
+                position = max(position, self._record_fresh(item.message.id, outcome, now))
+        self.read_models.catch_up(until=position)
+
+    def _record_fresh(self, message_id: UUID, outcome: SubmitOutcome, now: datetime) -> int:
+        for _ in range(5):
+            message: object = self.store.repository.get(message_id)
+            assert isinstance(message, Message)
+            if message.attempt_state != AttemptState.IN_FLIGHT:
+                return 0
+            try:
+                return self.store.record(*self._apply(message, outcome, now))  # type: ignore[arg-type]
+            except IntegrityError:
+                continue
+        log.error("record_gave_up", extra={"message_id": str(message_id)})
+        return 0
+
+    def _apply(self, message: Message, outcome: SubmitOutcome, now: datetime) -> list[object]:
+        changed: list[object] = [message]
+        if outcome.kind == "queued":
+            assert outcome.twilio_sid is not None
+            message.queued(twilio_sid=outcome.twilio_sid, at=now)
+        elif outcome.kind == "rejected":
+            message.rejected(
+                error_code=outcome.error_code, error_message=outcome.error_message, at=now
+            )
+            if outcome.error_code == OPT_OUT_ERROR:
+                changed.append(self._opt_out(message, now))
+        elif outcome.kind == "deferred" and message.attempts < self.config.max_attempts:
+            delay = retry_delay(message.attempts, self._rng)
+            message.deferred(
+                reason=outcome.error_message,
+                error_code=outcome.error_code,
+                retry_at=now + timedelta(seconds=delay),
+                at=now,
+            )
+        elif outcome.kind == "deferred":
+            message.rejected(
+                error_code=outcome.error_code,
+                error_message=f"gave up after {message.attempts} attempts: {outcome.error_message}",
+                at=now,
+            )
+        else:
+            message.uncertain(reason=outcome.error_message, at=now)
+        return changed
+
+    def _opt_out(self, message: Message, now: datetime) -> Consent:
+        try:
+            consent: object = self.store.repository.get(consent_id(message.account_id, message.to))
+        except Exception:
+            consent = Consent(account_id=message.account_id, phone=message.to)
+        assert isinstance(consent, Consent)
+        consent.opt_out(keyword="21610", source="twilio", evidence="error 21610 on submit", at=now)
+        return consent
+
+    # Reconciliation and campaign progress --------------------------------------------
+
+    def reconcile(self) -> int:
+        """Look up attempts whose answer was never recorded; queue them or free them."""
+        now = self.clock.now()
+        stale = self.work.stale_attempts(
+            now - timedelta(seconds=self.config.attempt_timeout),
+            now - timedelta(seconds=self.config.uncertain_delay),
+            limit=500,
+        )
+        changed: list[Message] = []
+        for message_id in stale:
+            message: object = self.store.repository.get(message_id)
+            if not isinstance(message, Message) or message.attempt_state not in (
+                AttemptState.IN_FLIGHT,
+                AttemptState.UNCERTAIN,
+            ):
+                continue
+            try:
+                sid = self.gateway.find(
+                    message.account_id,
+                    message.to,
+                    message.from_number,
+                    message.body,
+                    since=message.attempted_at - timedelta(minutes=5),
+                )
+            except Exception:
+                log.exception("reconcile_lookup_failed")
+                continue
+            if sid is not None:
+                message.queued(twilio_sid=sid, at=now, found_by_reconciliation=True)
+            else:
+                message.deferred(
+                    reason="not in Twilio after an unanswered submission",
+                    error_code=None,
+                    retry_at=now,
+                    at=now,
+                )
+            changed.append(message)
+        if changed:
+            try:
+                self.read_models.catch_up(until=self.store.record(*changed))
+            except IntegrityError:
+                self.read_models.catch_up()
+        return len(changed)
+
+    def progress_campaigns(self) -> None:
+        """Finish campaigns with nothing left to submit; pause those that mostly fail."""
+        for campaign_id, all_failed in self.work.finished_campaigns():
+            try:
+                self.campaigns.finish(campaign_id, all_failed)
+            except (InvalidTransition, IntegrityError):
+                pass
+        for campaign_id in self.work.running_campaign_ids():
+            outcomes = self.work.recent_outcomes(campaign_id, self.config.auto_pause_window)
+            failures = [code for status, code in outcomes if status in ("failed", "undelivered")]
+            if len(outcomes) == self.config.auto_pause_window and (
+                len(failures) >= self.config.auto_pause_failures
+            ):
+                common = Counter(failures).most_common(1)[0][0]
+                reason = (
+                    f"{len(failures)} of the last {len(outcomes)} submissions failed"
+                    f" (most often error {common})"
+                )
+                try:
+                    self.campaigns.auto_pause(campaign_id, reason)
+                except (InvalidTransition, IntegrityError):
+                    pass
+
+    def start_due_campaigns(self) -> list[tuple[UUID, datetime]]:
+        """Start scheduled campaigns whose time has come; the rest, with their times."""
+        now = self.clock.now()
+        later = []
+        for campaign_id, scheduled_at in self.work.scheduled_campaigns():
+            if scheduled_at <= now:
+                self.start_campaign(campaign_id)
+            else:
+                later.append((campaign_id, scheduled_at))
+        return later
+
+    def start_campaign(self, campaign_id: UUID) -> None:
+        try:
+            self.campaigns.start(campaign_id)
+        except (InvalidTransition, IntegrityError):
+            pass

@@ -1,0 +1,71 @@
+"""Rules of sending: which number of a pool a phone gets, retry backoff, quiet hours, and
+how Twilio's answers and callback statuses map to Herald's terms."""
+
+import random
+import zlib
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.status import RecipientStatus
+
+# Callback statuses Herald tracks; Twilio's intermediate ones (accepted, sending, ...) are
+# kept in the history but map to the status the message already has at least.
+CALLBACK_STATUS = {
+    "accepted": RecipientStatus.PENDING,
+    "scheduled": RecipientStatus.PENDING,
+    "queued": RecipientStatus.QUEUED,
+    "sending": RecipientStatus.QUEUED,
+    "sent": RecipientStatus.SENT,
+    "delivered": RecipientStatus.DELIVERED,
+    "undelivered": RecipientStatus.UNDELIVERED,
+    "failed": RecipientStatus.FAILED,
+    "canceled": RecipientStatus.FAILED,
+}
+
+OPT_OUT_ERROR = 21610
+# Failures worth re-sending later (POST .../retry): throttling, queue overflow, Twilio
+# faults, an unreachable handset, an unknown error. Never a delivered or opted-out one.
+RETRYABLE_ERRORS = frozenset({20429, 20500, 30001, 30003, 30008})
+
+
+def sender_for(phone: str, pool: Sequence[str]) -> str:
+    """The pool's number for this phone: stable, so a phone always hears from one number."""
+    if len(pool) == 1:
+        return pool[0]
+    return pool[zlib.crc32(phone.encode()) % len(pool)]
+
+
+def retry_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float = 60.0) -> float:
+    """Exponential backoff with full jitter between half and all of the step."""
+    step = min(cap, base * 2 ** max(0, attempt - 1))
+    return step * (0.5 + rng.random() / 2)
+
+
+QUIET_START = time(21, 0)
+QUIET_END = time(9, 0)
+
+
+def _is_quiet(local: datetime, start: time, end: time) -> bool:
+    t = local.time()
+    return t >= start or t < end if start > end else start <= t < end
+
+
+def quiet_until(
+    zones: Sequence[str], now: datetime, start: time = QUIET_START, end: time = QUIET_END
+) -> datetime | None:
+    """None when no zone of the phone is in quiet hours, else when the last one leaves them."""
+    moment = now
+    for _ in range(4):  # zones far apart could push each other; a few rounds settle it
+        quiet = [z for z in zones if _is_quiet(moment.astimezone(ZoneInfo(z)), start, end)]
+        if not quiet:
+            return None if moment == now else moment
+        moment = max(_next_end(moment.astimezone(ZoneInfo(z)), end) for z in quiet)
+    return moment
+
+
+def _next_end(local: datetime, end: time) -> datetime:
+    candidate = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if candidate <= local:
+        candidate = (candidate + timedelta(days=1)).replace(hour=end.hour, minute=end.minute)
+    return candidate

@@ -1,0 +1,59 @@
+"""Twilio's webhooks. Each request's `X-Twilio-Signature` is checked against the public URL
+and the account's auth token (twilio's RequestValidator); a bad one gets 403 and nothing
+is recorded."""
+
+import asyncio
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from twilio.request_validator import RequestValidator
+
+from application.callbacks import StatusCallback
+from domain import ids
+from interfaces.api.errors import error_response
+from interfaces.bootstrap import Herald
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def signed_by_twilio(herald: Herald, request: Request[Any, Any, Any], form: dict[str, Any]) -> bool:
+    """True when the signature matches the URL Twilio called (Herald's public URL)."""
+    token = herald.twilio_credentials.token_for_sid(str(form.get("AccountSid", "")))
+    signature = request.headers.get("x-twilio-signature", "")
+    if token is None or not signature:
+        return False
+    url = herald.settings.public_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    return bool(RequestValidator(token).validate(url, form, signature))
+
+
+class WebhookController(Controller):
+    path = "/webhooks/twilio"
+    tags = ["webhooks"]
+    include_in_schema = False
+
+    @post("/status/{message_id:str}", status_code=200)
+    async def status(
+        self, message_id: str, data: Form, herald: Herald, request: Request[Any, Any, Any]
+    ) -> Response[Any]:
+        if not signed_by_twilio(herald, request, data):
+            return error_response(403, "forbidden", "invalid Twilio signature")
+        uuid = ids.parse_public_id(ids.MESSAGE, message_id)
+        status = str(data.get("MessageStatus") or data.get("SmsStatus") or "")
+        if uuid is None or not status:
+            return error_response(404, "not_found", f"message {message_id} not found")
+        code = str(data.get("ErrorCode") or "")
+        callback = StatusCallback(
+            message_id=uuid,
+            status=status,
+            twilio_sid=str(data.get("MessageSid") or data.get("SmsSid") or ""),
+            error_code=int(code) if code.isdigit() else None,
+            error_message=str(data.get("ErrorMessage")) if data.get("ErrorMessage") else None,
+        )
+        found = await asyncio.wrap_future(herald.status_callbacks.submit(callback))
+        if not found:
+            return error_response(404, "not_found", f"message {message_id} not found")
+        return Response(content=b"", status_code=204)

@@ -1,0 +1,92 @@
+"""The Twilio gateway: the official SDK, its answers and errors mapped to Herald's terms.
+
+429, Twilio's 20429 and 30001 (queue overflow) mean the message was certainly not
+created: try later. A 5xx or a network error after the request went out may hide a
+created message: the dispatcher looks in Twilio's list before trying again. Any other
+4xx with an error code is final for that message.
+"""
+
+import threading
+from datetime import datetime
+from uuid import UUID
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from application.ports import SubmitOutcome
+
+THROTTLED = frozenset({20429, 30001})
+
+
+class TwilioCredentials:
+    """Twilio credentials per account, with the process-wide default from the environment."""
+
+    def __init__(self, default_sid: str, default_token: str) -> None:
+        self.default = (default_sid, default_token)
+        self._by_account: dict[UUID, tuple[str, str]] = {}
+
+    def set(self, account_id: UUID, sid: str, token: str) -> None:
+        self._by_account[account_id] = (sid, token)
+
+    def for_account(self, account_id: UUID) -> tuple[str, str]:
+        return self._by_account.get(account_id, self.default)
+
+    def token_for_sid(self, account_sid: str) -> str | None:
+        for sid, token in (self.default, *self._by_account.values()):
+            if sid == account_sid:
+                return token
+        return None
+
+
+class TwilioGateway:
+    def __init__(self, credentials: TwilioCredentials, base_url: str, timeout: float = 5.0):
+        self.credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._local = threading.local()  # a requests session is not shared between threads
+
+    def _client(self, account_id: UUID) -> Client:
+        sid, token = self.credentials.for_account(account_id)
+        clients: dict[str, Client] = self._local.__dict__.setdefault("clients", {})
+        client = clients.get(sid)
+        if client is None:
+            client = Client(sid, token, http_client=TwilioHttpClient(timeout=self.timeout))
+            client.api.base_url = self.base_url
+            clients[sid] = client
+        return client
+
+    def submit(
+        self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
+    ) -> SubmitOutcome:
+        try:
+            message = self._client(account_id).messages.create(
+                to=to, from_=from_, body=body, status_callback=status_callback
+            )
+        except TwilioRestException as error:
+            return outcome_of(error)
+        except requests.exceptions.ConnectTimeout as error:
+            return SubmitOutcome("deferred", error_message=f"could not connect: {error}")
+        except requests.exceptions.RequestException as error:
+            return SubmitOutcome("uncertain", error_message=f"network error: {error}")
+        return SubmitOutcome("queued", twilio_sid=message.sid)
+
+    def find(self, account_id: UUID, to: str, from_: str, body: str, since: datetime) -> str | None:
+        messages = self._client(account_id).messages.list(
+            to=to, from_=from_, date_sent_after=since, limit=200
+        )
+        for message in messages:
+            if message.body == body:
+                return message.sid
+        return None
+
+
+def outcome_of(error: TwilioRestException) -> SubmitOutcome:
+    code = int(error.code) if error.code else None
+    message = str(error.msg or error)
+    if error.status == 429 or code in THROTTLED:
+        return SubmitOutcome("deferred", error_code=code or 20429, error_message=message)
+    if error.status >= 500:
+        return SubmitOutcome("uncertain", error_code=code, error_message=message)
+    return SubmitOutcome("rejected", error_code=code, error_message=message)

@@ -1,0 +1,296 @@
+"""The dispatcher's view of the read models: what is due, on which number, and the
+coordination state that lets any number of dispatchers share the work.
+
+`dispatch.lanes` holds one row per sender number: which dispatcher leases it and until
+when, and `next_at`, the earliest time its next segment may go. It is coordination state,
+like a lock, not a read model: it is not derived from events and a rebuild leaves it be.
+Campaign guards are PostgreSQL advisory locks: the dispatcher holds a shared one while it
+has submissions of a campaign planned; cancel and pause take it exclusively.
+"""
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from domain.sending import RETRYABLE_ERRORS
+
+SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS dispatch;
+CREATE TABLE IF NOT EXISTS dispatch.lanes (
+    phone_number text PRIMARY KEY,
+    mps integer NOT NULL,
+    owner text,
+    leased_until timestamptz NOT NULL DEFAULT 'epoch',
+    next_at timestamptz NOT NULL DEFAULT 'epoch'
+);
+"""
+
+
+@dataclass(frozen=True)
+class Lane:
+    phone_number: str
+    mps: int
+    next_at: datetime
+
+
+@dataclass(frozen=True)
+class CampaignToSend:
+    campaign_id: UUID
+    account_id: UUID
+    agent_id: UUID
+    message_template: str
+    from_numbers: list[str]
+
+
+@dataclass(frozen=True)
+class DueRecipient:
+    campaign_id: UUID
+    index: int
+    phone: str
+    variables: dict[str, Any]
+    from_number: str
+    round: int
+
+
+def campaign_lock_key(campaign_id: UUID) -> int:
+    return int.from_bytes(campaign_id.bytes[:8], "big", signed=True)
+
+
+class WorkQueue:
+    def __init__(self, pool: ConnectionPool, url: str) -> None:
+        self.pool = pool
+        self.url = url
+        with pool.connection() as conn:
+            conn.execute(SCHEMA)  # type: ignore[arg-type]
+        self._guard_conn: psycopg.Connection[Any] | None = None
+        self._guard_mutex = threading.Lock()
+        self._held: dict[UUID, int] = {}
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+    # Lanes ---------------------------------------------------------------------------
+
+    def claim_lanes(self, owner: str, lease_seconds: float, limit: int) -> list[Lane]:
+        """Lease the sender numbers that are free (or already ours) and have work."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                "INSERT INTO dispatch.lanes (phone_number, mps)"
+                " SELECT phone_number, mps FROM herald.sender_numbers"
+                " ON CONFLICT (phone_number) DO UPDATE SET mps = EXCLUDED.mps"
+                " WHERE dispatch.lanes.mps <> EXCLUDED.mps"
+            )
+            conn.commit()
+            claimed = cur.execute(
+                """
+                UPDATE dispatch.lanes l SET owner = %(owner)s,
+                    leased_until = now() + make_interval(secs => %(lease)s)
+                FROM (
+                    SELECT phone_number FROM dispatch.lanes
+                    WHERE (owner = %(owner)s OR leased_until < now())
+                    ORDER BY phone_number
+                    FOR UPDATE SKIP LOCKED LIMIT %(limit)s
+                ) free
+                WHERE l.phone_number = free.phone_number
+                RETURNING l.phone_number, l.mps, greatest(l.next_at, now()) AS next_at
+                """,
+                {"owner": owner, "lease": lease_seconds, "limit": limit},
+            ).fetchall()
+        return [Lane(r["phone_number"], r["mps"], r["next_at"]) for r in claimed]
+
+    def advance_lanes(self, owner: str, next_at: dict[str, datetime]) -> None:
+        if not next_at:
+            return
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE dispatch.lanes l SET next_at = greatest(l.next_at, v.next_at)"
+                " FROM unnest(%s::text[], %s::timestamptz[]) AS v(phone_number, next_at)"
+                " WHERE l.phone_number = v.phone_number AND l.owner = %s",
+                (list(next_at), list(next_at.values()), owner),
+            )
+
+    def release_lanes(self, owner: str) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE dispatch.lanes SET leased_until = greatest(next_at, now()), owner = NULL"
+                " WHERE owner = %s",
+                (owner,),
+            )
+
+    # What is due ---------------------------------------------------------------------
+
+    def due_messages(self, lanes: Sequence[str], now: datetime, limit: int) -> list[UUID]:
+        """Single sends and retries due on these numbers, single sends first."""
+        rows = self._rows(
+            "SELECT m.message_id FROM herald.messages m"
+            " LEFT JOIN herald.campaigns c ON c.campaign_id = m.campaign_id"
+            " WHERE m.from_number = ANY(%s) AND m.attempt_state IN ('new', 'retry')"
+            " AND m.next_attempt_at <= %s AND (m.campaign_id IS NULL OR c.status = 'running')"
+            " ORDER BY m.campaign_id IS NOT NULL, m.next_attempt_at LIMIT %s",
+            (list(lanes), now, limit),
+        )
+        return [r["message_id"] for r in rows]
+
+    def running_campaigns(self, lanes: Sequence[str]) -> list[CampaignToSend]:
+        rows = self._rows(
+            "SELECT campaign_id, account_id, agent_id, message_template, from_numbers"
+            " FROM herald.campaigns WHERE status = 'running' AND from_numbers && %s"
+            " ORDER BY created_at, campaign_id",
+            (list(lanes),),
+        )
+        return [CampaignToSend(**r) for r in rows]
+
+    def campaign_is_running(self, campaign_id: UUID) -> bool:
+        rows = self._rows(
+            "SELECT 1 FROM herald.campaigns WHERE campaign_id = %s AND status = 'running'",
+            (campaign_id,),
+        )
+        return bool(rows)
+
+    def due_recipients(self, campaign_id: UUID, budgets: dict[str, int]) -> list[DueRecipient]:
+        """The next recipients of a campaign for each number, at most `budgets[number]` each."""
+        rows = self._rows(
+            """
+            SELECT r.idx, r.phone, r.variables, r.from_number, r.round
+            FROM unnest(%s::text[], %s::int[]) AS l(phone_number, budget)
+            CROSS JOIN LATERAL (
+                SELECT * FROM herald.recipients r
+                WHERE r.campaign_id = %s AND r.from_number = l.phone_number
+                  AND r.status = 'pending' AND r.message_id IS NULL
+                ORDER BY r.idx LIMIT l.budget
+            ) r
+            ORDER BY r.idx
+            """,
+            (list(budgets), list(budgets.values()), campaign_id),
+        )
+        return [
+            DueRecipient(
+                campaign_id, r["idx"], r["phone"], r["variables"], r["from_number"], r["round"]
+            )
+            for r in rows
+        ]
+
+    # Reconciliation and campaign progress --------------------------------------------
+
+    def stale_attempts(
+        self, in_flight_before: datetime, uncertain_before: datetime, limit: int
+    ) -> list[UUID]:
+        rows = self._rows(
+            "SELECT message_id FROM herald.messages WHERE"
+            " (attempt_state = 'in_flight' AND attempted_at < %s)"
+            " OR (attempt_state = 'uncertain' AND updated_at < %s)"
+            " ORDER BY attempted_at LIMIT %s",
+            (in_flight_before, uncertain_before, limit),
+        )
+        return [r["message_id"] for r in rows]
+
+    def finished_campaigns(self) -> list[tuple[UUID, bool]]:
+        """Running campaigns with no recipient left to submit, and whether all failed."""
+        rows = self._rows(
+            """
+            SELECT c.campaign_id,
+                   coalesce((SELECT sum(n) FROM herald.campaign_status_counts s
+                     WHERE s.campaign_id = c.campaign_id
+                       AND s.status NOT IN ('suppressed', 'cancelled')), 0) AS sendable,
+                   (SELECT count(*) FROM herald.recipients r WHERE r.campaign_id = c.campaign_id
+                     AND r.status = 'failed' AND r.twilio_sid IS NULL) AS rejected
+            FROM herald.campaigns c
+            WHERE c.status = 'running' AND NOT EXISTS (
+                SELECT 1 FROM herald.campaign_status_counts s
+                WHERE s.campaign_id = c.campaign_id AND s.status = 'pending' AND s.n > 0)
+            """
+        )
+        return [
+            (r["campaign_id"], r["sendable"] > 0 and r["rejected"] == r["sendable"]) for r in rows
+        ]
+
+    def recent_outcomes(self, campaign_id: UUID, count: int) -> list[tuple[str, int | None]]:
+        rows = self._rows(
+            "SELECT status, error_code FROM herald.messages WHERE campaign_id = %s"
+            " AND attempt_state = 'done' ORDER BY updated_at DESC LIMIT %s",
+            (campaign_id, count),
+        )
+        return [(r["status"], r["error_code"]) for r in rows]
+
+    def running_campaign_ids(self) -> list[UUID]:
+        return [
+            r["campaign_id"]
+            for r in self._rows("SELECT campaign_id FROM herald.campaigns WHERE status = 'running'")
+        ]
+
+    def scheduled_campaigns(self) -> list[tuple[UUID, datetime]]:
+        rows = self._rows(
+            "SELECT campaign_id, scheduled_at FROM herald.campaigns WHERE status = 'scheduled'"
+        )
+        return [(r["campaign_id"], r["scheduled_at"]) for r in rows]
+
+    def retryable_failures(self, campaign_id: UUID) -> int:
+        rows = self._rows(
+            "SELECT count(*) AS n FROM herald.recipients WHERE campaign_id = %s"
+            " AND status IN ('failed', 'undelivered') AND error_code = ANY(%s)",
+            (campaign_id, sorted(RETRYABLE_ERRORS)),
+        )
+        return int(rows[0]["n"])
+
+    # Campaign guards -----------------------------------------------------------------
+
+    def _guard(self) -> psycopg.Connection[Any]:
+        if self._guard_conn is None or self._guard_conn.closed:
+            self._guard_conn = psycopg.connect(self.url, autocommit=True)
+            self._held.clear()
+        return self._guard_conn
+
+    def hold(self, campaign_id: UUID, check: bool = True) -> bool:
+        """Take (or add to) a shared hold on a campaign; False when it is no longer running.
+
+        Blocks while a cancel or pause of the campaign is being recorded. With
+        `check=False` it only counts one more hold on a campaign already held.
+        """
+        if not check:
+            with self._guard_mutex:
+                self._held[campaign_id] += 1
+            return True
+        with self._guard_mutex:
+            if campaign_id not in self._held:
+                self._guard().execute(
+                    "SELECT pg_advisory_lock_shared(%s)", (campaign_lock_key(campaign_id),)
+                )
+                self._held[campaign_id] = 0
+            self._held[campaign_id] += 1
+        if self.campaign_is_running(campaign_id):
+            return True
+        self.let_go(campaign_id)
+        return False
+
+    def let_go(self, campaign_id: UUID) -> None:
+        with self._guard_mutex:
+            count = self._held.get(campaign_id, 0) - 1
+            if count > 0:
+                self._held[campaign_id] = count
+                return
+            self._held.pop(campaign_id, None)
+            if self._guard_conn is not None and not self._guard_conn.closed:
+                self._guard_conn.execute(
+                    "SELECT pg_advisory_unlock_shared(%s)", (campaign_lock_key(campaign_id),)
+                )
+
+    @contextmanager
+    def exclusive(self, campaign_id: UUID) -> Iterator[None]:
+        """Wait for every dispatcher's planned submissions of the campaign, and keep new
+        ones out, until the block (which records the cancel or pause) is done."""
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (campaign_lock_key(campaign_id),))
+            yield
+
+    def close(self) -> None:
+        if self._guard_conn is not None:
+            self._guard_conn.close()
