@@ -9,6 +9,7 @@ batches. An attempt whose answer was never recorded (the process died) is looked
 Twilio's list before it may be submitted again.
 """
 
+import contextlib
 import logging
 import queue
 import random
@@ -459,10 +460,8 @@ class Dispatcher:
     def progress_campaigns(self) -> None:
         """Finish campaigns with nothing left to submit; pause those that mostly fail."""
         for campaign_id, all_failed in self.work.finished_campaigns():
-            try:
+            with contextlib.suppress(InvalidTransition, IntegrityError):
                 self.campaigns.finish(campaign_id, all_failed)
-            except (InvalidTransition, IntegrityError):
-                pass
         for campaign_id in self.work.running_campaign_ids():
             outcomes = self.work.recent_outcomes(campaign_id, self.config.auto_pause_window)
             failures = [code for status, code in outcomes if status in ("failed", "undelivered")]
@@ -474,10 +473,8 @@ class Dispatcher:
                     f"{len(failures)} of the last {len(outcomes)} submissions failed"
                     f" (most often error {common})"
                 )
-                try:
+                with contextlib.suppress(InvalidTransition, IntegrityError):
                     self.campaigns.auto_pause(campaign_id, reason)
-                except (InvalidTransition, IntegrityError):
-                    pass
 
     def start_due_campaigns(self) -> list[tuple[UUID, datetime]]:
         """Start scheduled campaigns whose time has come; the rest, with their times."""
@@ -491,7 +488,5 @@ class Dispatcher:
         return later
 
     def start_campaign(self, campaign_id: UUID) -> None:
-        try:
+        with contextlib.suppress(InvalidTransition, IntegrityError):
             self.campaigns.start(campaign_id)
-        except (InvalidTransition, IntegrityError):
-            pass

@@ -85,7 +85,7 @@ class Campaign(Aggregate):
         self._launched(at=at, scheduled=starts_later)
 
     @event("Launched")
-    def _launched(self, at: datetime, scheduled: bool) -> None:  # noqa: ARG002
+    def _launched(self, at: datetime, scheduled: bool) -> None:
         self.status = CampaignStatus.SCHEDULED if scheduled else CampaignStatus.RUNNING
 
     def start(self, at: datetime) -> None:

@@ -166,9 +166,8 @@ def simulator(host: str, port: int) -> None:
 def up(host: str, port: int) -> None:
     """Everything on one machine for a first look; prints the URL and a demo API key."""
     from interfaces.demo import demo_account
-    from interfaces.server import run_api
-
     from interfaces.dispatcher import DispatcherProcess
+    from interfaces.server import run_api
 
     settings = from_env()
     if settings.database_url is None:

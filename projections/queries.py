@@ -28,7 +28,8 @@ from projections.views import (
 )
 
 CAMPAIGN_COLUMNS = """
-    c.campaign_id, c.name, c.status, c.paused_reason, c.source, c.agent_id, c.from_numbers, c.created_at,
+    c.campaign_id, c.name, c.status, c.paused_reason,
+    c.source, c.agent_id, c.from_numbers, c.created_at,
     c.scheduled_at, c.segments_total, c.duplicates_removed, jsonb_array_length(c.skipped) AS
     skipped_count, c.warnings, c.recipient_count,
     (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM herald.campaign_status_counts s
