@@ -15,7 +15,8 @@ import queue
 import random
 import threading
 import time
-from collections import Counter
+import zlib
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,7 +116,34 @@ class DispatchConfig:
 class Planned:
     message: Message
     lane: str
-    spacing: float  # seconds this message takes of its number's rate
+    mps: int
+
+
+class SlidingWindow:
+    """A number's recent submissions: never more than `mps` segments in any second.
+
+    The window is a little longer than a second (by `margin`), so jitter between here and
+    Twilio cannot squeeze one more segment into a second there.
+    """
+
+    def __init__(self, margin: float) -> None:
+        self.length = 1.0 + margin
+        self.sent: deque[tuple[float, int]] = deque()
+
+    def earliest(self, now: float, segments: int, mps: int) -> float:
+        while self.sent and self.sent[0][0] <= now - self.length:
+            self.sent.popleft()
+        excess = sum(s for _, s in self.sent) + segments - mps
+        if excess <= 0:
+            return now
+        for at, sent in self.sent:  # wait until enough segments leave the window
+            excess -= sent
+            if excess <= 0:
+                return at + self.length
+        return now  # a message longer than mps segments goes alone
+
+    def add(self, at: float, segments: int) -> None:
+        self.sent.append((at, segments))
 
 
 @lru_cache(maxsize=200_000)
@@ -144,9 +172,13 @@ class Dispatcher:
         self._heap: list[tuple[float, int, Planned]] = []
         self._heap_changed = threading.Condition()
         self._sequence = 0
-        self._next_allowed: dict[str, float] = {}
+        self._windows: dict[str, SlidingWindow] = {}
         self._results: queue.Queue[tuple[Planned, SubmitOutcome]] = queue.Queue()
-        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="submit")
+        # A number's submissions always go through the same worker (and its keep-alive
+        # connection): steady latency keeps the spacing Twilio sees close to the planned one.
+        self._workers = [
+            ThreadPoolExecutor(1, thread_name_prefix=f"submit-{n}") for n in range(config.workers)
+        ]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._rng = random.Random()
@@ -156,6 +188,8 @@ class Dispatcher:
     # Life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
+        for worker in self._workers:
+            worker.submit(self.gateway.warm).result()
         for target, name in ((self._schedule_loop, "schedule"), (self._record_loop, "record")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -169,7 +203,8 @@ class Dispatcher:
         self._stop.set()
         with self._heap_changed:
             self._heap_changed.notify_all()
-        self._executor.shutdown(wait=True)
+        for worker in self._workers:
+            worker.shutdown(wait=True)
         for thread in self._threads:
             thread.join(timeout=10)
         self._record_results()
@@ -198,9 +233,8 @@ class Dispatcher:
 
         def take(message: Message) -> None:
             lane = message.from_number
-            spacing = self._spacing(message.segments, mps[lane])
-            planned.append((cursor[lane], Planned(message, lane, spacing)))
-            cursor[lane] += timedelta(seconds=spacing)
+            planned.append((cursor[lane], Planned(message, lane, mps[lane])))
+            cursor[lane] += timedelta(seconds=self._spacing(message.segments, mps[lane]))
 
         for message_id in self.work.due_messages(list(cursor), now, limit=5000):
             message: object = self.store.repository.get(message_id)
@@ -289,15 +323,17 @@ class Dispatcher:
                     continue
                 due_at, _, item = self._heap[0]
                 now = time.monotonic()
-                not_before = max(due_at, self._next_allowed.get(item.lane, 0.0))
+                window = self._windows.setdefault(item.lane, SlidingWindow(self.config.margin))
+                not_before = max(due_at, window.earliest(now, item.message.segments, item.mps))
                 if not_before > now:
                     self._heap_changed.wait(min(not_before - now, 0.05))
                     continue
                 heapq.heappop(self._heap)
-                self._next_allowed[item.lane] = now + item.spacing
+                window.add(now, item.message.segments)
                 with self._in_flight_lock:
                     self._in_flight += 1
-            self._executor.submit(self._submit, item)
+            worker = self._workers[zlib.crc32(item.lane.encode()) % len(self._workers)]
+            worker.submit(self._submit, item)
 
     def _submit(self, item: Planned) -> None:
         message = item.message

@@ -41,6 +41,9 @@ class SubmitOutcome(msgspec.Struct, frozen=True):
 class SmsGateway(Protocol):
     """Twilio's Messages API, as the dispatcher uses it."""
 
+    def warm(self) -> None:
+        """Prepare the calling thread to submit without first-call delays."""
+
     def submit(
         self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
     ) -> SubmitOutcome: ...

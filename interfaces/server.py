@@ -8,13 +8,14 @@ from typing import Any
 
 import uvicorn
 
-from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald
 
 START_TIMEOUT = 10.0
 
 
 def run_api(herald: Herald, host: str, port: int) -> None:
+    from interfaces.api.app import create_app
+
     uvicorn.run(create_app(herald), host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -6,6 +6,7 @@ created message: the dispatcher looks in Twilio's list before trying again. Any 
 4xx with an error code is final for that message.
 """
 
+import logging
 import threading
 from datetime import datetime
 from uuid import UUID
@@ -18,6 +19,7 @@ from twilio.rest import Client
 from application.ports import SubmitOutcome
 
 THROTTLED = frozenset({20429, 30001})
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every request
 
 
 class TwilioCredentials:
@@ -56,6 +58,17 @@ class TwilioGateway:
             client.api.base_url = self.base_url
             clients[sid] = client
         return client
+
+    def warm(self) -> None:
+        """Build this thread's client for the default account and load the SDK's lazily
+        imported Messages API, so the first submission is as quick as the rest."""
+        sid, token = self.credentials.default
+        clients: dict[str, Client] = self._local.__dict__.setdefault("clients", {})
+        if sid not in clients:
+            client = Client(sid, token, http_client=TwilioHttpClient(timeout=self.timeout))
+            client.api.base_url = self.base_url
+            clients[sid] = client
+        _ = clients[sid].api.v2010.account.messages
 
     def submit(
         self, account_id: UUID, to: str, from_: str, body: str, status_callback: str

@@ -259,17 +259,31 @@ class WorkQueue:
             with self._guard_mutex:
                 self._held[campaign_id] += 1
             return True
+        key = campaign_lock_key(campaign_id)
         with self._guard_mutex:
             if campaign_id not in self._held:
-                self._guard().execute(
-                    "SELECT pg_advisory_lock_shared(%s)", (campaign_lock_key(campaign_id),)
-                )
+                self._guard().execute("SELECT pg_advisory_lock_shared(%s)", (key,))
                 self._held[campaign_id] = 0
+            elif self._exclusive_waiting(key):
+                # A cancel or pause waits for our holds to drain: plan nothing more of it.
+                return False
             self._held[campaign_id] += 1
         if self.campaign_is_running(campaign_id):
             return True
         self.let_go(campaign_id)
         return False
+
+    def _exclusive_waiting(self, key: int) -> bool:
+        row = (
+            self._guard()
+            .execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND classid = %s AND objid = %s AND objsubid = 1)",
+                ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
+            )
+            .fetchone()
+        )
+        return bool(row and row[0])
 
     def let_go(self, campaign_id: UUID) -> None:
         with self._guard_mutex:

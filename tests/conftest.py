@@ -6,8 +6,9 @@ tests start themselves (as a newcomer's laptop would), so both paths stay workin
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +21,19 @@ def database_url() -> Iterator[str]:
         Path(tempfile.mkdtemp(prefix="herald-pg-"))
     )
     yield create_database(server, f"herald_test_{os.getpid()}")
+
+
+FIGURES: list[str] = []
+
+
+@pytest.fixture
+def figure() -> Callable[[str], None]:
+    """Report a measured figure; all of them are printed at the end of the run."""
+    return FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("measured figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -52,6 +52,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         openapi_config=OpenAPIConfig(title="Herald", version="1.0.0", path="/schema"),
         on_startup=[start],
         on_shutdown=[shutdown],
+        logging_config=None,  # Litestar's default would set the root logger to INFO
         debug=False,
     )
 

@@ -1,8 +1,11 @@
 """Integration fixtures: Herald bootstrapped on the session's real PostgreSQL."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 
@@ -63,3 +66,70 @@ def campaign_body(tenant: Tenant, **changes: object) -> dict[str, object]:
     }
     body.update(changes)
     return body
+
+
+class SendingWorld:
+    """Herald's API and a dispatcher, both sending to the Twilio simulator over HTTP."""
+
+    def __init__(self, database_url: str, **dispatch: object) -> None:
+        from interfaces.dispatcher import DispatcherProcess
+        from interfaces.server import listen, serve_in_thread
+        from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
+
+        self.sim = start_simulator_in_thread(SimulatorConfig(sent_delay=0.01, final_delay=0.02))
+        port = listen("127.0.0.1", 0).getsockname()[1]
+        settings = Settings(
+            database_url=database_url,
+            twilio_api_base_url=self.sim.url,
+            public_url=f"http://127.0.0.1:{port}",
+        )
+        self.herald = bootstrap(settings)
+        self.api = serve_in_thread(create_app(self.herald), port=port)
+        options: dict[str, object] = {"lease": 2.0, "attempt_timeout": 3.0, "uncertain_delay": 0.5}
+        options.update(dispatch)
+        self.dispatcher = DispatcherProcess(self.herald, **options)
+        self.dispatcher.start()
+
+    def simulate(self, **options: object) -> None:
+        httpx.post(f"{self.sim.url}/_sim/config", json=options).raise_for_status()
+
+    def sent(self, from_number: str) -> list[dict[str, Any]]:
+        """What the simulator received from one sender number, in order."""
+        body = httpx.get(f"{self.sim.url}/_sim/messages").json()
+        messages = body["messages"] if isinstance(body, dict) else body
+        return [m for m in messages if m["from"] == from_number]
+
+    def http(self, tenant: Tenant) -> httpx.Client:
+        return httpx.Client(base_url=self.api.url, headers=tenant.headers, timeout=30)
+
+    def close(self) -> None:
+        self.dispatcher.stop()
+        self.api.stop()
+        self.sim.stop()
+        self.herald.close()
+
+
+@pytest.fixture(scope="module")
+def world(database_url: str) -> Iterator[SendingWorld]:
+    sending = SendingWorld(database_url)
+    yield sending
+    sending.close()
+
+
+@pytest.fixture
+def sender(world: SendingWorld) -> Iterator[Tenant]:
+    """A fresh tenant on the sending world, with the simulator back to its defaults."""
+    httpx.post(f"{world.sim.url}/_sim/reset").raise_for_status()
+    world.simulate(sent_delay=0.01, final_delay=0.02)
+    yield Tenant(world.herald)
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30, every: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {check}")
+        time.sleep(every)

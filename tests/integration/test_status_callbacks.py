@@ -1,0 +1,156 @@
+"""Status callbacks: signatures checked like Twilio's, statuses only forward, history kept."""
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from interfaces.settings import SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN
+from tests.integration.conftest import SendingWorld, Tenant, wait_until
+
+
+def single(world: SendingWorld, tenant: Tenant) -> dict:
+    http = world.http(tenant)
+    sent = http.post(
+        "/v1/sms",
+        json={
+            "agent_id": tenant.agent_id,
+            "to": "+447386172392",
+            "from_number": tenant.from_number,
+            "message": "hello",
+        },
+    ).json()
+    return wait_until(
+        lambda: (
+            (m := http.get(f"/v1/sms/{sent['message_id']}").json())["status"] == "delivered" and m
+        )
+    )
+
+
+def post_callback(
+    world: SendingWorld,
+    message_id: str,
+    params: dict[str, str],
+    token: str = SIMULATOR_AUTH_TOKEN,
+    url: str | None = None,
+    sign: bool = True,
+) -> httpx.Response:
+    path = f"/webhooks/twilio/status/{message_id}"
+    signed_url = url or world.herald.settings.public_url + path
+    headers = (
+        {"X-Twilio-Signature": RequestValidator(token).compute_signature(signed_url, params)}
+        if sign
+        else {}
+    )
+    return httpx.post(world.api.url + path, data=params, headers=headers)
+
+
+def callback_params(message: dict, status: str, **extra: str) -> dict[str, str]:
+    return {
+        "MessageSid": message["twilio_sid"],
+        "SmsSid": message["twilio_sid"],
+        "AccountSid": SIMULATOR_ACCOUNT_SID,
+        "From": message["from_number"],
+        "To": message["to"],
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+
+
+def history(world: SendingWorld, message_id: str) -> int:
+    with world.herald.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT callbacks FROM herald.messages WHERE message_id = %s", (message_id[4:],)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_forged_missing_and_wrong_url_signatures_are_403_and_record_nothing(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    message = single(world, sender)
+    before = history(world, message["message_id"])
+    params = callback_params(message, "undelivered", ErrorCode="30003")
+    assert (
+        post_callback(world, message["message_id"], params, token="forged-token").status_code == 403
+    )
+    assert post_callback(world, message["message_id"], params, sign=False).status_code == 403
+    replayed = post_callback(
+        world,
+        message["message_id"],
+        params,
+        url="https://elsewhere.example/webhooks/twilio/status/" + message["message_id"],
+    )
+    assert replayed.status_code == 403
+    tampered = {**params, "MessageStatus": "failed"}
+    signature = RequestValidator(SIMULATOR_AUTH_TOKEN).compute_signature(
+        world.herald.settings.public_url + f"/webhooks/twilio/status/{message['message_id']}",
+        params,
+    )
+    assert (
+        httpx.post(
+            world.api.url + f"/webhooks/twilio/status/{message['message_id']}",
+            data=tampered,
+            headers={"X-Twilio-Signature": signature},
+        ).status_code
+        == 403
+    )
+    assert history(world, message["message_id"]) == before
+    assert (
+        world.http(sender).get(f"/v1/sms/{message['message_id']}").json()["status"] == "delivered"
+    )
+
+
+def test_callback_for_an_unknown_message_is_404_and_records_nothing(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    message = single(world, sender)
+    unknown = "msg_" + "0" * 32
+    assert post_callback(world, unknown, callback_params(message, "delivered")).status_code == 404
+
+
+def test_late_sent_callback_does_not_undo_delivered_but_is_kept(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    message = single(world, sender)
+    before = history(world, message["message_id"])
+    assert (
+        post_callback(world, message["message_id"], callback_params(message, "sent")).status_code
+        == 204
+    )
+    assert (
+        post_callback(
+            world, message["message_id"], callback_params(message, "delivered")
+        ).status_code
+        == 204
+    )
+    assert history(world, message["message_id"]) == before + 2
+    assert (
+        world.http(sender).get(f"/v1/sms/{message['message_id']}").json()["status"] == "delivered"
+    )
+
+
+def test_duplicated_and_reordered_callbacks_from_the_simulator_settle_on_the_final_status(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    world.simulate(duplicate_rate=1.0, reorder=True, outcome_weights={"undelivered": 1.0})
+    http = world.http(sender)
+    sent = http.post(
+        "/v1/sms",
+        json={
+            "agent_id": sender.agent_id,
+            "to": "+447386172392",
+            "from_number": sender.from_number,
+            "message": "x",
+        },
+    ).json()
+    final = wait_until(
+        lambda: (
+            (m := http.get(f"/v1/sms/{sent['message_id']}").json())["status"] == "undelivered"
+            and history(world, m["message_id"]) >= 4
+            and m
+        )
+    )
+    assert final["error_code"] == 30003
+    assert final["undelivered_at"] and final["sent_at"]
