@@ -47,6 +47,10 @@ class Lane(Protocol):
     def mps(self) -> int: ...
     @property
     def next_at(self) -> datetime: ...
+    @property
+    def lease_left(self) -> float: ...
+    @property
+    def taken_over_at(self) -> datetime | None: ...
 
 
 class Due(Protocol):
@@ -173,6 +177,7 @@ class Dispatcher:
         self._heap_changed = threading.Condition()
         self._sequence = 0
         self._windows: dict[str, SlidingWindow] = {}
+        self._lease_ends: dict[str, float] = {}  # monotonic time each number's lease ends
         self._results: queue.Queue[tuple[Planned, SubmitOutcome]] = queue.Queue()
         # A number's submissions always go through the same worker (and its keep-alive
         # connection): steady latency keeps the spacing Twilio sees close to the planned one.
@@ -222,8 +227,18 @@ class Dispatcher:
         """Plan and record the next `horizon` seconds of submissions; how many were planned."""
         now = self.clock.now()
         end = now + timedelta(seconds=self.config.horizon)
-        lanes = self.work.claim_lanes(self.config.name, self.config.lease, limit=10_000)
-        cursor = {lane.phone_number: max(now, lane.next_at) for lane in lanes}
+        # The lease always outlasts what is planned, so only a stalled process loses it.
+        lease = max(self.config.lease, self.config.horizon + 1.0)
+        lanes = self.work.claim_lanes(self.config.name, lease, limit=10_000)
+        claimed_at = time.monotonic()
+        cursor = {}
+        for lane in lanes:
+            self._lease_ends[lane.phone_number] = claimed_at + lane.lease_left
+            cursor[lane.phone_number] = max(now, lane.next_at)
+            if lane.taken_over_at is not None:
+                # Another dispatcher had it: leave a whole window after its last chance to send.
+                cursor[lane.phone_number] = max(cursor[lane.phone_number], lane.taken_over_at)
+                cursor[lane.phone_number] += timedelta(seconds=1 + self.config.margin)
         cursor = {phone: at for phone, at in cursor.items() if at < end}
         mps = {lane.phone_number: lane.mps for lane in lanes}
         if not cursor:
@@ -323,6 +338,12 @@ class Dispatcher:
                     continue
                 due_at, _, item = self._heap[0]
                 now = time.monotonic()
+                if now > self._lease_ends.get(item.lane, 0.0):
+                    # Our lease ran out (we stalled); another dispatcher may own the number.
+                    # The attempt stays unanswered and is reconciled like a crashed one.
+                    heapq.heappop(self._heap)
+                    self._dropped(item)
+                    continue
                 window = self._windows.setdefault(item.lane, SlidingWindow(self.config.margin))
                 not_before = max(due_at, window.earliest(now, item.message.segments, item.mps))
                 if not_before > now:
@@ -334,6 +355,11 @@ class Dispatcher:
                     self._in_flight += 1
             worker = self._workers[zlib.crc32(item.lane.encode()) % len(self._workers)]
             worker.submit(self._submit, item)
+
+    def _dropped(self, item: Planned) -> None:
+        log.warning("lease_lost", extra={"number": item.lane, "message_id": str(item.message.id)})
+        if item.message.campaign_id is not None:
+            threading.Thread(target=self.work.let_go, args=(item.message.campaign_id,)).start()
 
     def _submit(self, item: Planned) -> None:
         message = item.message

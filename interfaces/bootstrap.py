@@ -47,6 +47,7 @@ class Herald:
             "public_url": settings.public_url,
             "workers": settings.dispatch_workers,
             "attempt_timeout": settings.attempt_timeout,
+            "lease": settings.dispatch_lease,
             **config,
         }
         return Dispatcher(

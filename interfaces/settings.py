@@ -15,6 +15,7 @@
 | HERALD_DB_POOL_SIZE | 10 | read-model connections per process |
 | HERALD_DISPATCH_WORKERS | 32 | concurrent submissions to Twilio per dispatcher |
 | HERALD_ATTEMPT_TIMEOUT | 15 | seconds before an unanswered submission is looked up |
+| HERALD_DISPATCH_LEASE | 5 | seconds a dead dispatcher's numbers stay leased to it |
 | HERALD_SMS_WAIT_SECONDS | 2 | how long POST /v1/sms waits for Twilio's SID |
 
 Without Twilio credentials, Herald uses the simulator's: account SID AC000…0 and auth
@@ -50,6 +51,7 @@ class Settings:
     db_pool_size: int = 10
     dispatch_workers: int = 32
     attempt_timeout: float = 15.0
+    dispatch_lease: float = 5.0
     sms_wait_seconds: float = 2.0
 
     @property
@@ -89,5 +91,6 @@ def from_env() -> Settings:
         db_pool_size=int(env.get("HERALD_DB_POOL_SIZE", defaults.db_pool_size)),
         dispatch_workers=int(env.get("HERALD_DISPATCH_WORKERS", defaults.dispatch_workers)),
         attempt_timeout=float(env.get("HERALD_ATTEMPT_TIMEOUT", defaults.attempt_timeout)),
+        dispatch_lease=float(env.get("HERALD_DISPATCH_LEASE", defaults.dispatch_lease)),
         sms_wait_seconds=float(env.get("HERALD_SMS_WAIT_SECONDS", defaults.sms_wait_seconds)),
     )

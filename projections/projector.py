@@ -127,8 +127,9 @@ class Projector:
                             self.catch_up()
                             for _ in conn.notifies(timeout=interval, stop_after=1):
                                 pass
-                except Exception:
-                    log.exception("projection_follower_failed")
+                except Exception as error:
+                    # Database restarts and shutdowns land here; catch up again after a pause.
+                    log.warning("projection_follower_failed", error=str(error))
                     stop.wait(interval)
 
         thread = threading.Thread(target=run, name="projection-follower", daemon=True)

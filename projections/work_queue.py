@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS dispatch.lanes (
 class Lane:
     phone_number: str
     mps: int
-    next_at: datetime
+    next_at: datetime  # the earliest time the next segment may go
+    lease_left: float  # seconds until the lease runs out unless renewed
+    taken_over_at: datetime | None  # when another dispatcher's lease ended, if it had one
 
 
 @dataclass(frozen=True)
@@ -95,17 +97,21 @@ class WorkQueue:
                 UPDATE dispatch.lanes l SET owner = %(owner)s,
                     leased_until = now() + make_interval(secs => %(lease)s)
                 FROM (
-                    SELECT phone_number FROM dispatch.lanes
+                    SELECT phone_number, owner AS previous_owner, leased_until AS previous_until
+                    FROM dispatch.lanes
                     WHERE (owner = %(owner)s OR leased_until < now())
                     ORDER BY phone_number
                     FOR UPDATE SKIP LOCKED LIMIT %(limit)s
                 ) free
                 WHERE l.phone_number = free.phone_number
-                RETURNING l.phone_number, l.mps, greatest(l.next_at, now()) AS next_at
+                RETURNING l.phone_number, l.mps, greatest(l.next_at, now()) AS next_at,
+                    extract(epoch FROM l.leased_until - now())::float AS lease_left,
+                    CASE WHEN free.previous_owner IS DISTINCT FROM %(owner)s
+                        THEN free.previous_until END AS taken_over_at
                 """,
                 {"owner": owner, "lease": lease_seconds, "limit": limit},
             ).fetchall()
-        return [Lane(r["phone_number"], r["mps"], r["next_at"]) for r in claimed]
+        return [Lane(**r) for r in claimed]
 
     def advance_lanes(self, owner: str, next_at: dict[str, datetime]) -> None:
         if not next_at:
