@@ -9,16 +9,16 @@ batches. An attempt whose answer was never recorded (the process died) is looked
 Twilio's list before it may be submitted again.
 """
 
+import asyncio
 import contextlib
 import logging
+import math
 import queue
 import random
 import threading
 import time
-import zlib
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -107,7 +107,7 @@ class DispatchConfig:
     name: str = field(default_factory=lambda: f"dispatcher-{uuid4().hex[:8]}")
     horizon: float = 1.0  # seconds of submissions planned ahead per number
     lease: float = 5.0  # seconds a dispatcher keeps its numbers without renewing
-    margin: float = 0.01  # spacing slack, so jitter never puts mps + 1 in a second
+    margin: float = 0.005  # planned spacing slack: plans never outrun what the window allows
     workers: int = 32  # concurrent calls to Twilio
     attempt_timeout: float = 15.0  # an attempt unanswered this long is reconciled
     uncertain_delay: float = 2.0  # wait before looking up an uncertain submission
@@ -121,33 +121,42 @@ class Planned:
     message: Message
     lane: str
     mps: int
+    window_entry: list[float] = field(default_factory=list)
 
 
 class SlidingWindow:
     """A number's recent submissions: never more than `mps` segments in any second.
 
-    The window is a little longer than a second (by `margin`), so jitter between here and
-    Twilio cannot squeeze one more segment into a second there.
+    Each submission counts from when it was sent until a second after its answer came
+    back (while in flight it always counts). Twilio received it before the answer, so
+    however the latency varies, no second at Twilio can hold more than `mps` segments.
     """
 
-    def __init__(self, margin: float) -> None:
-        self.length = 1.0 + margin
-        self.sent: deque[tuple[float, int]] = deque()
+    LENGTH = 1.001  # a millisecond over a second, for clock rounding
+
+    def __init__(self) -> None:
+        self.entries: list[list[float]] = []  # [answered at (inf: in flight), segments]
 
     def earliest(self, now: float, segments: int, mps: int) -> float:
-        while self.sent and self.sent[0][0] <= now - self.length:
-            self.sent.popleft()
-        excess = sum(s for _, s in self.sent) + segments - mps
-        if excess <= 0:
+        """When a submission of `segments` may go (math.inf: once one in flight answers)."""
+        self.entries = [e for e in self.entries if e[0] > now - self.LENGTH]
+        excess = sum(int(e[1]) for e in self.entries) + segments - mps
+        if excess <= 0 or not self.entries:  # a message longer than mps segments goes alone
             return now
-        for at, sent in self.sent:  # wait until enough segments leave the window
-            excess -= sent
+        for answered, sent in sorted(self.entries):
+            excess -= int(sent)
             if excess <= 0:
-                return at + self.length
-        return now  # a message longer than mps segments goes alone
+                return answered + self.LENGTH
+        return now
 
-    def add(self, at: float, segments: int) -> None:
-        self.sent.append((at, segments))
+    def sending(self, segments: int) -> list[float]:
+        entry = [math.inf, float(segments)]
+        self.entries.append(entry)
+        return entry
+
+    @staticmethod
+    def answered(entry: list[float], at: float) -> None:
+        entry[0] = at
 
 
 @lru_cache(maxsize=200_000)
@@ -179,11 +188,10 @@ class Dispatcher:
         self._windows: dict[str, SlidingWindow] = {}
         self._lease_ends: dict[str, float] = {}  # monotonic time each number's lease ends
         self._results: queue.Queue[tuple[Planned, SubmitOutcome]] = queue.Queue()
-        # A number's submissions always go through the same worker (and its keep-alive
-        # connection): steady latency keeps the spacing Twilio sees close to the planned one.
-        self._workers = [
-            ThreadPoolExecutor(1, thread_name_prefix=f"submit-{n}") for n in range(config.workers)
-        ]
+        # Submissions run on one asyncio loop (the SDK's aiohttp client costs a third of the
+        # CPU of its requests client), at most `workers` at a time.
+        self._loop = asyncio.new_event_loop()
+        self._slots = asyncio.Semaphore(config.workers)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._rng = random.Random()
@@ -193,9 +201,13 @@ class Dispatcher:
     # Life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        for worker in self._workers:
-            worker.submit(self.gateway.warm).result()
-        for target, name in ((self._schedule_loop, "schedule"), (self._record_loop, "record")):
+        self.gateway.warm()
+        loops = (
+            (self._loop.run_forever, "submit"),
+            (self._schedule_loop, "schedule"),
+            (self._record_loop, "record"),
+        )
+        for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -208,8 +220,7 @@ class Dispatcher:
         self._stop.set()
         with self._heap_changed:
             self._heap_changed.notify_all()
-        for worker in self._workers:
-            worker.shutdown(wait=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
         for thread in self._threads:
             thread.join(timeout=10)
         self._record_results()
@@ -290,6 +301,7 @@ class Dispatcher:
                         created_at=now,
                         campaign_id=campaign.campaign_id,
                         recipient_index=due.index,
+                        attempted_by=self.config.name,
                     )
                 )
                 self.work.hold(campaign.campaign_id, check=False)  # one per submission
@@ -299,7 +311,8 @@ class Dispatcher:
         if not planned:
             return 0
         for _, item in planned:
-            item.message.attempt(at=now, dispatcher=self.config.name)
+            if item.message.attempt_state != AttemptState.IN_FLIGHT:  # new ones are already
+                item.message.attempt(at=now, dispatcher=self.config.name)
         try:
             position = self.store.record(*(item.message for _, item in planned))
         except IntegrityError:
@@ -344,39 +357,43 @@ class Dispatcher:
                     heapq.heappop(self._heap)
                     self._dropped(item)
                     continue
-                window = self._windows.setdefault(item.lane, SlidingWindow(self.config.margin))
+                window = self._windows.setdefault(item.lane, SlidingWindow())
                 not_before = max(due_at, window.earliest(now, item.message.segments, item.mps))
                 if not_before > now:
                     self._heap_changed.wait(min(not_before - now, 0.05))
                     continue
                 heapq.heappop(self._heap)
-                window.add(now, item.message.segments)
+                item.window_entry = window.sending(item.message.segments)
                 with self._in_flight_lock:
                     self._in_flight += 1
-            worker = self._workers[zlib.crc32(item.lane.encode()) % len(self._workers)]
-            worker.submit(self._submit, item)
+            asyncio.run_coroutine_threadsafe(self._submit(item), self._loop)
 
     def _dropped(self, item: Planned) -> None:
         log.warning("lease_lost", extra={"number": item.lane, "message_id": str(item.message.id)})
         if item.message.campaign_id is not None:
             threading.Thread(target=self.work.let_go, args=(item.message.campaign_id,)).start()
 
-    def _submit(self, item: Planned) -> None:
+    async def _submit(self, item: Planned) -> None:
         message = item.message
         try:
-            outcome = self.gateway.submit(
-                message.account_id,
-                message.to,
-                message.from_number,
-                message.body,
-                self.status_callback_url(message.id),
-            )
+            async with self._slots:
+                outcome = await self.gateway.submit_async(
+                    message.account_id,
+                    message.to,
+                    message.from_number,
+                    message.body,
+                    self.status_callback_url(message.id),
+                )
         except Exception as error:  # an adapter bug must not lose the attempt
             log.exception("submit_failed")
             outcome = SubmitOutcome("uncertain", error_message=str(error))
+        with self._heap_changed:
+            SlidingWindow.answered(item.window_entry, time.monotonic())
+            self._heap_changed.notify_all()
         self._results.put((item, outcome))
         if message.campaign_id is not None:
-            self.work.let_go(message.campaign_id)
+            # The guard's database call must not block the loop.
+            await asyncio.to_thread(self.work.let_go, message.campaign_id)
         with self._in_flight_lock:
             self._in_flight -= 1
 

@@ -48,6 +48,10 @@ class SmsGateway(Protocol):
         self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
     ) -> SubmitOutcome: ...
 
+    async def submit_async(
+        self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
+    ) -> SubmitOutcome: ...
+
     def find(self, account_id: UUID, to: str, from_: str, body: str, since: datetime) -> str | None:
         """The SID of a message with this body sent since `since`, if Twilio has one."""
         ...

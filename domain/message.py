@@ -47,7 +47,10 @@ class Message(Aggregate):
         campaign_id: UUID | None = None,
         recipient_index: int | None = None,
         not_before: datetime | None = None,
+        attempted_by: str | None = None,
     ) -> None:
+        """`attempted_by`: a campaign recipient's message comes into being when a dispatcher
+        first submits it, so its creation records that first attempt too."""
         self.account_id = account_id
         self.to = to
         self.from_number = from_number
@@ -56,8 +59,8 @@ class Message(Aggregate):
         self.campaign_id = campaign_id
         self.recipient_index = recipient_index
         self.status = RecipientStatus.PENDING
-        self.attempt_state = AttemptState.NEW
-        self.attempts = 0
+        self.attempt_state = AttemptState.IN_FLIGHT if attempted_by else AttemptState.NEW
+        self.attempts = 1 if attempted_by else 0
         self.twilio_sid: str | None = None
         self.attempted_at = created_at
         self.not_before = not_before

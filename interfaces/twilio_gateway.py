@@ -11,8 +11,10 @@ import threading
 from datetime import datetime
 from uuid import UUID
 
+import aiohttp
 import requests
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -48,6 +50,7 @@ class TwilioGateway:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._local = threading.local()  # a requests session is not shared between threads
+        self._async_clients: dict[str, Client] = {}
 
     def _client(self, account_id: UUID) -> Client:
         sid, token = self.credentials.for_account(account_id)
@@ -84,6 +87,33 @@ class TwilioGateway:
         except requests.exceptions.RequestException as error:
             return SubmitOutcome("uncertain", error_message=f"network error: {error}")
         return SubmitOutcome("queued", twilio_sid=message.sid)
+
+    async def submit_async(
+        self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
+    ) -> SubmitOutcome:
+        """As `submit`, on the SDK's aiohttp client: a third of the CPU per request."""
+        try:
+            message = await self._async_client(account_id).messages.create_async(
+                to=to, from_=from_, body=body, status_callback=status_callback
+            )
+        except TwilioRestException as error:
+            return outcome_of(error)
+        except aiohttp.ClientConnectorError as error:
+            return SubmitOutcome("deferred", error_message=f"could not connect: {error}")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            return SubmitOutcome("uncertain", error_message=f"network error: {error}")
+        return SubmitOutcome("queued", twilio_sid=message.sid)
+
+    def _async_client(self, account_id: UUID) -> Client:
+        # Only ever called from the dispatcher's one event loop thread.
+        sid, token = self.credentials.for_account(account_id)
+        client = self._async_clients.get(sid)
+        if client is None:
+            http = AsyncTwilioHttpClient(timeout=self.timeout)
+            client = Client(sid, token, http_client=http)
+            client.api.base_url = self.base_url
+            self._async_clients[sid] = client
+        return client
 
     def find(self, account_id: UUID, to: str, from_: str, body: str, since: datetime) -> str | None:
         messages = self._client(account_id).messages.list(

@@ -10,7 +10,38 @@ from psycopg.types.json import Jsonb
 from domain.sending import CALLBACK_STATUS, RETRYABLE_ERRORS, sender_for
 from domain.status import RecipientStatus
 
-Handler = Callable[[Cursor[Any], Any], None]
+
+class Writes:
+    """The projector's cursor for handlers: runs of the same statement are sent together
+    with `executemany` (pipelined), which is what lets a batch of thousands of events be
+    applied in one short transaction. Statements still run in the order they were given."""
+
+    def __init__(self, cur: Cursor[Any]) -> None:
+        self.cur = cur
+        self._sql: str | None = None
+        self._rows: list[Sequence[Any] | dict[str, Any]] = []
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
+        if sql != self._sql:
+            self.flush()
+            self._sql = sql
+        self._rows.append(params)
+
+    def flush(self) -> None:
+        if self._sql is not None and self._rows:
+            self.cur.executemany(self._sql, self._rows)  # type: ignore[arg-type]
+        self._sql, self._rows = None, []
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        self.flush()
+        return self.cur.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+    def copy(self, sql: str) -> Any:
+        self.flush()
+        return self.cur.copy(sql)  # type: ignore[arg-type]
+
+
+Handler = Callable[[Writes, Any], None]
 HANDLERS: dict[str, Handler] = {}  # by event name, e.g. "Campaign.Cancelled"
 
 
@@ -23,14 +54,16 @@ def handles(event_name: str) -> Callable[[Handler], Handler]:
 
 
 def apply_events(cur: Cursor[Any], events: Sequence[Any]) -> None:
+    writes = Writes(cur)
     for event in events:
         handler = HANDLERS.get(type(event).__qualname__)
         if handler is not None:
-            handler(cur, event)
+            handler(writes, event)
+    writes.flush()
 
 
 @handles("Account.Created")
-def account_created(cur: Cursor[Any], e: Any) -> None:
+def account_created(cur: Writes, e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.accounts VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
         (e.originator_id, e.name, e.timestamp),
@@ -38,7 +71,7 @@ def account_created(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("ApiKey.Created")
-def key_created(cur: Cursor[Any], e: Any) -> None:
+def key_created(cur: Writes, e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.api_keys VALUES (%s, %s, %s, false, %s) ON CONFLICT DO NOTHING",
         (e.originator_id, e.account_id, e.secret_hash, e.timestamp),
@@ -46,12 +79,12 @@ def key_created(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("ApiKey.Revoked")
-def key_revoked(cur: Cursor[Any], e: Any) -> None:
+def key_revoked(cur: Writes, e: Any) -> None:
     cur.execute("UPDATE herald.api_keys SET revoked = true WHERE key_id = %s", (e.originator_id,))
 
 
 @handles("Agent.Created")
-def agent_created(cur: Cursor[Any], e: Any) -> None:
+def agent_created(cur: Writes, e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.agents VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
         (e.originator_id, e.account_id, e.name, e.system_prompt, e.timestamp),
@@ -59,7 +92,7 @@ def agent_created(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("SenderNumber.Imported")
-def number_imported(cur: Cursor[Any], e: Any) -> None:
+def number_imported(cur: Writes, e: Any) -> None:
     cur.execute(
         "INSERT INTO herald.sender_numbers VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
         (e.originator_id, e.account_id, e.agent_id, e.phone_number, e.mps, e.timestamp),
@@ -67,7 +100,7 @@ def number_imported(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("Campaign.Created")
-def campaign_created(cur: Cursor[Any], e: Any) -> None:
+def campaign_created(cur: Writes, e: Any) -> None:
     status = {"now": "running", "schedule": "scheduled", "draft": "draft"}[e.schedule_type]
     cur.execute(
         "INSERT INTO herald.campaigns VALUES"
@@ -96,11 +129,11 @@ def campaign_created(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("RecipientBatch.Created")
-def recipients_added(cur: Cursor[Any], e: Any) -> None:
-    row = cur.execute(
+def recipients_added(cur: Writes, e: Any) -> None:
+    rows = cur.query(
         "SELECT from_numbers FROM herald.campaigns WHERE campaign_id = %s", (e.campaign_id,)
-    ).fetchone()
-    pool: list[str] = row[0] if row else []
+    )
+    pool: list[str] = rows[0][0] if rows else []
     with cur.copy(
         "COPY herald.recipients (campaign_id, idx, phone, variables, status, from_number,"
         " updated_at) FROM STDIN"
@@ -122,7 +155,7 @@ def recipients_added(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("Campaign.Cancelled")
-def campaign_cancelled(cur: Cursor[Any], e: Any) -> None:
+def campaign_cancelled(cur: Writes, e: Any) -> None:
     cur.execute(
         "UPDATE herald.campaigns SET status = 'cancelled', updated_at = %s WHERE campaign_id = %s",
         (e.at, e.originator_id),
@@ -135,37 +168,37 @@ def campaign_cancelled(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("Campaign.Launched")
-def campaign_launched(cur: Cursor[Any], e: Any) -> None:
+def campaign_launched(cur: Writes, e: Any) -> None:
     _campaign_status(cur, e, "scheduled" if e.scheduled else "running")
 
 
 @handles("Campaign.Started")
-def campaign_started(cur: Cursor[Any], e: Any) -> None:
+def campaign_started(cur: Writes, e: Any) -> None:
     _campaign_status(cur, e, "running")
 
 
 @handles("Campaign.Paused")
-def campaign_paused(cur: Cursor[Any], e: Any) -> None:
+def campaign_paused(cur: Writes, e: Any) -> None:
     _campaign_status(cur, e, "paused", paused_reason=e.reason)
 
 
 @handles("Campaign.Resumed")
-def campaign_resumed(cur: Cursor[Any], e: Any) -> None:
+def campaign_resumed(cur: Writes, e: Any) -> None:
     _campaign_status(cur, e, e.status, paused_reason=None)
 
 
 @handles("Campaign.Completed")
-def campaign_completed(cur: Cursor[Any], e: Any) -> None:
+def campaign_completed(cur: Writes, e: Any) -> None:
     _campaign_status(cur, e, "done", finished_at=e.at)
 
 
 @handles("Campaign.Failed")
-def campaign_failed(cur: Cursor[Any], e: Any) -> None:
+def campaign_failed(cur: Writes, e: Any) -> None:
     _campaign_status(cur, e, "failed", finished_at=e.at)
 
 
 @handles("Campaign.RetryRequested")
-def campaign_retry_requested(cur: Cursor[Any], e: Any) -> None:
+def campaign_retry_requested(cur: Writes, e: Any) -> None:
     _campaign_status(cur, e, "running", finished_at=None, retry_round=e.round_)
     cur.execute(
         "UPDATE herald.recipients SET status = 'pending', message_id = NULL, twilio_sid = NULL,"
@@ -176,7 +209,7 @@ def campaign_retry_requested(cur: Cursor[Any], e: Any) -> None:
     )
 
 
-def _campaign_status(cur: Cursor[Any], e: Any, status: str, **columns: Any) -> None:
+def _campaign_status(cur: Writes, e: Any, status: str, **columns: Any) -> None:
     assignments = "".join(f", {name} = %s" for name in columns)
     cur.execute(
         f"UPDATE herald.campaigns SET status = %s, updated_at = %s{assignments}"
@@ -186,38 +219,39 @@ def _campaign_status(cur: Cursor[Any], e: Any, status: str, **columns: Any) -> N
 
 
 @handles("Message.Created")
-def message_created(cur: Cursor[Any], e: Any) -> None:
+def message_created(cur: Writes, e: Any) -> None:
     cur.execute(
-        "INSERT INTO herald.messages (message_id, account_id, agent_id, campaign_id,"
-        " recipient_index, to_phone, from_number, body, segments, encoding, status,"
-        " created_at, updated_at, next_attempt_at) VALUES"
-        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s)"
-        " ON CONFLICT DO NOTHING",
-        (
-            e.originator_id,
-            e.account_id,
-            e.agent_id,
-            e.campaign_id,
-            e.recipient_index,
-            e.to,
-            e.from_number,
-            e.body,
-            e.segments,
-            e.encoding,
-            e.created_at,
-            e.created_at,
-            e.not_before or e.created_at,
-        ),
+        "WITH m AS (INSERT INTO herald.messages (message_id, account_id, agent_id, campaign_id,"
+        " recipient_index, to_phone, from_number, body, segments, encoding, status, created_at,"
+        " updated_at, next_attempt_at, attempt_state, attempts, attempted_at) VALUES"
+        " (%(id)s, %(account)s, %(agent)s, %(campaign)s, %(index)s, %(to)s, %(from)s, %(body)s,"
+        " %(segments)s, %(encoding)s, 'pending', %(at)s, %(at)s, %(not_before)s, %(state)s,"
+        " %(attempts)s, %(attempted_at)s) ON CONFLICT DO NOTHING"
+        " RETURNING message_id, campaign_id, recipient_index)"
+        " UPDATE herald.recipients r SET message_id = m.message_id FROM m"
+        " WHERE r.campaign_id = m.campaign_id AND r.idx = m.recipient_index",
+        {
+            "id": e.originator_id,
+            "account": e.account_id,
+            "agent": e.agent_id,
+            "campaign": e.campaign_id,
+            "index": e.recipient_index,
+            "to": e.to,
+            "from": e.from_number,
+            "body": e.body,
+            "segments": e.segments,
+            "encoding": e.encoding,
+            "at": e.created_at,
+            "not_before": e.not_before or e.created_at,
+            "state": "in_flight" if e.attempted_by else "new",
+            "attempts": 1 if e.attempted_by else 0,
+            "attempted_at": e.created_at if e.attempted_by else None,
+        },
     )
-    if e.campaign_id is not None:
-        cur.execute(
-            "UPDATE herald.recipients SET message_id = %s WHERE campaign_id = %s AND idx = %s",
-            (e.originator_id, e.campaign_id, e.recipient_index),
-        )
 
 
 @handles("Message.Attempted")
-def message_attempted(cur: Cursor[Any], e: Any) -> None:
+def message_attempted(cur: Writes, e: Any) -> None:
     cur.execute(
         "UPDATE herald.messages SET attempt_state = 'in_flight', attempts = %s,"
         " attempted_at = %s WHERE message_id = %s",
@@ -226,12 +260,12 @@ def message_attempted(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("Message.Queued")
-def message_queued(cur: Cursor[Any], e: Any) -> None:
+def message_queued(cur: Writes, e: Any) -> None:
     _message_status(cur, e, "queued", twilio_sid=e.twilio_sid, attempt_state="done")
 
 
 @handles("Message.Rejected")
-def message_rejected(cur: Cursor[Any], e: Any) -> None:
+def message_rejected(cur: Writes, e: Any) -> None:
     _message_status(
         cur,
         e,
@@ -243,7 +277,7 @@ def message_rejected(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("Message.Deferred")
-def message_deferred(cur: Cursor[Any], e: Any) -> None:
+def message_deferred(cur: Writes, e: Any) -> None:
     cur.execute(
         "UPDATE herald.messages SET attempt_state = 'retry', next_attempt_at = %s,"
         " updated_at = %s WHERE message_id = %s",
@@ -252,7 +286,7 @@ def message_deferred(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("Message.Uncertain")
-def message_uncertain(cur: Cursor[Any], e: Any) -> None:
+def message_uncertain(cur: Writes, e: Any) -> None:
     cur.execute(
         "UPDATE herald.messages SET attempt_state = 'uncertain', updated_at = %s"
         " WHERE message_id = %s",
@@ -261,17 +295,12 @@ def message_uncertain(cur: Cursor[Any], e: Any) -> None:
 
 
 @handles("Message.StatusReported")
-def message_status_reported(cur: Cursor[Any], e: Any) -> None:
+def message_status_reported(cur: Writes, e: Any) -> None:
     status = CALLBACK_STATUS.get(e.status, RecipientStatus.PENDING).value
-    cur.execute(
-        "UPDATE herald.messages SET callbacks = callbacks + 1,"
-        " twilio_sid = coalesce(twilio_sid, %s) WHERE message_id = %s",
-        (e.twilio_sid, e.originator_id),
-    )
     columns: dict[str, Any] = {}
     if e.error_code is not None:
         columns = {"error_code": e.error_code, "error_message": e.error_message}
-    _message_status(cur, e, status, **columns)
+    _message_status(cur, e, status, reported_sid=e.twilio_sid, **columns)
 
 
 STATUS_TIME = {
@@ -283,45 +312,46 @@ STATUS_TIME = {
 }
 
 
-def _message_status(cur: Cursor[Any], e: Any, status: str, **columns: Any) -> None:
-    """Move a message (and its recipient) forward to `status`; never backward."""
-    forward = "herald.status_rank(%s) > herald.status_rank(status)"
-    assignments = [f"status = CASE WHEN {forward} THEN %s ELSE status END", "updated_at = %s"]
-    params: list[Any] = [status, status, e.at]
+def _message_status(
+    cur: Writes, e: Any, status: str, reported_sid: str | None = None, **columns: Any
+) -> None:
+    """Move a message (and its campaign recipient) forward to `status`, never backward, in
+    one statement; the first time of each status is kept."""
+    assignments = [
+        "status = CASE WHEN herald.status_rank(%(status)s) > herald.status_rank(status)"
+        " THEN %(status)s ELSE status END",
+        "updated_at = %(at)s",
+    ]
     if status in STATUS_TIME:
-        assignments.append(f"{STATUS_TIME[status]} = coalesce({STATUS_TIME[status]}, %s)")
-        params.append(e.at)
-    for name, value in columns.items():
-        assignments.append(f"{name} = %s")
-        params.append(value)
+        assignments.append(f"{STATUS_TIME[status]} = coalesce({STATUS_TIME[status]}, %(at)s)")
+    if reported_sid is not None:  # a status callback: counted, and its SID kept if new
+        assignments.append("callbacks = callbacks + 1")
+        assignments.append("twilio_sid = coalesce(twilio_sid, %(reported_sid)s)")
+    assignments += [f"{name} = %({name})s" for name in columns]
     cur.execute(
-        f"UPDATE herald.messages SET {', '.join(assignments)} WHERE message_id = %s"
-        " RETURNING campaign_id",
-        (*params, e.originator_id),
+        f"WITH m AS (UPDATE herald.messages SET {', '.join(assignments)}"
+        " WHERE message_id = %(id)s RETURNING message_id, campaign_id, recipient_index, status,"
+        " twilio_sid, error_code, error_message, updated_at)"
+        " UPDATE herald.recipients r SET status = m.status, twilio_sid = m.twilio_sid,"
+        " error_code = m.error_code, error_message = m.error_message, updated_at = m.updated_at"
+        " FROM m WHERE r.campaign_id = m.campaign_id AND r.idx = m.recipient_index"
+        " AND r.message_id = m.message_id",
+        {"status": status, "at": e.at, "id": e.originator_id, "reported_sid": reported_sid}
+        | columns,
     )
-    row = cur.fetchone()
-    if row is not None and row[0] is not None:
-        cur.execute(
-            "UPDATE herald.recipients r SET status = m.status, twilio_sid = m.twilio_sid,"
-            " error_code = m.error_code, error_message = m.error_message,"
-            " updated_at = m.updated_at FROM herald.messages m"
-            " WHERE m.message_id = %s AND r.campaign_id = m.campaign_id"
-            " AND r.idx = m.recipient_index AND r.message_id = m.message_id",
-            (e.originator_id,),
-        )
 
 
 @handles("Consent.OptedOut")
-def opted_out(cur: Cursor[Any], e: Any) -> None:
+def opted_out(cur: Writes, e: Any) -> None:
     _set_consent(cur, e, opted_out=True)
 
 
 @handles("Consent.OptedIn")
-def opted_in(cur: Cursor[Any], e: Any) -> None:
+def opted_in(cur: Writes, e: Any) -> None:
     _set_consent(cur, e, opted_out=False)
 
 
-def _set_consent(cur: Cursor[Any], e: Any, opted_out: bool) -> None:
+def _set_consent(cur: Writes, e: Any, opted_out: bool) -> None:
     cur.execute(
         "INSERT INTO herald.consents VALUES (%s, %s, %s, %s) ON CONFLICT (account_id, phone)"
         " DO UPDATE SET opted_out = EXCLUDED.opted_out, updated_at = EXCLUDED.updated_at",

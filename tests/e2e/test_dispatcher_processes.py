@@ -16,22 +16,37 @@ NUMBERS = 10
 MPS = 50
 
 
-def tenant(stack: Stack, database_url: str, numbers: int, mps: int, first: int) -> tuple[httpx.Client, str, list[str]]:
+def tenant(
+    stack: Stack, database_url: str, numbers: int, mps: int, first: int
+) -> tuple[httpx.Client, str, list[str]]:
     account = herald_cli(database_url, "accounts", "create", "kill test")
     key = herald_cli(database_url, "keys", "create", "--account", account)
     agent = herald_cli(database_url, "agents", "create", "--account", account, "--name", "a")
-    http = httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+    http = httpx.Client(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    )
     pool = [f"+44744650{first + n:04d}" for n in range(numbers)]
     for number in pool:
-        assert http.post("/v1/numbers", json={"phone_number": number, "agent_id": agent, "mps": mps}).status_code == 201
+        assert (
+            http.post(
+                "/v1/numbers", json={"phone_number": number, "agent_id": agent, "mps": mps}
+            ).status_code
+            == 201
+        )
     return http, agent, pool
 
 
 def campaign(http: httpx.Client, agent: str, pool: list[str], phones: list[str]) -> str:
-    response = http.post("/v1/sms/campaigns", json={
-        "agent_id": agent, "from_numbers": pool, "name": "kill", "message_template": "Hello {{n}}",
-        "recipients": [{"phone": p, "variables": {"n": i}} for i, p in enumerate(phones)],
-    })
+    response = http.post(
+        "/v1/sms/campaigns",
+        json={
+            "agent_id": agent,
+            "from_numbers": pool,
+            "name": "kill",
+            "message_template": "Hello {{n}}",
+            "recipients": [{"phone": p, "variables": {"n": i}} for i, p in enumerate(phones)],
+        },
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["campaign_id"])
 
@@ -46,7 +61,9 @@ def wait_done(http: httpx.Client, campaign_id: str, timeout: float) -> dict:
     raise AssertionError(f"campaign not done after {timeout} s: {body['status_counts']}")
 
 
-def test_dispatcher_killed_20_times_sends_every_recipient_exactly_once(stack: Stack, database_url: str, figure: Callable[[str], None]) -> None:
+def test_dispatcher_killed_20_times_sends_every_recipient_exactly_once(
+    stack: Stack, database_url: str, figure: Callable[[str], None]
+) -> None:
     http, agent, pool = tenant(stack, database_url, NUMBERS, MPS, first=0)
     phones = [f"+4471300{i:05d}" for i in range(RECIPIENTS)]
     campaign_id = campaign(http, agent, pool, phones)
@@ -75,7 +92,9 @@ def test_dispatcher_killed_20_times_sends_every_recipient_exactly_once(stack: St
     final.wait(timeout=30)
 
 
-def test_two_dispatchers_share_numbers_without_duplicates_or_going_over_mps(stack: Stack, database_url: str, figure: Callable[[str], None]) -> None:
+def test_two_dispatchers_share_numbers_without_duplicates_or_going_over_mps(
+    stack: Stack, database_url: str, figure: Callable[[str], None]
+) -> None:
     http, agent, pool = tenant(stack, database_url, numbers=4, mps=10, first=100)
     phones = [f"+4471400{i:05d}" for i in range(400)]
     first, second = stack.dispatcher(), stack.dispatcher()
@@ -85,13 +104,19 @@ def test_two_dispatchers_share_numbers_without_duplicates_or_going_over_mps(stac
     per_phone = Counter(m["to"] for m in sent)
     peak = 0
     for number in pool:
-        times = sorted(datetime.fromisoformat(m["date_created"]).timestamp() for m in sent if m["from"] == number)
+        times = sorted(
+            datetime.fromisoformat(m["date_created"]).timestamp()
+            for m in sent
+            if m["from"] == number
+        )
         start = 0
         for end, t in enumerate(times):
             while t - times[start] >= 1.0:
                 start += 1
             peak = max(peak, end - start + 1)
-    figure(f"two dispatchers, 4 numbers at mps 10: {len(sent)} submitted for {len(phones)} recipients; most in any 1 s on a number: {peak}")
+    figure(
+        f"two dispatchers, 4 numbers at mps 10: {len(sent)} submitted for {len(phones)} recipients; most in any 1 s on a number: {peak}"
+    )
     assert len(sent) == len(phones) == len(per_phone)
     assert peak <= 10
     for process in (first, second):

@@ -130,3 +130,23 @@ def test_follower_applies_events_written_by_another_process(herald: Herald, tena
         assert any(a.name == "elsewhere" for a in herald.queries.agents(tenant.account_id))
     finally:
         stop.set()
+
+
+def test_concurrent_writers_and_catch_ups_miss_no_event(herald: Herald, tenant: Tenant) -> None:
+    """Positions must become visible in order, or a catch-up could step over a late one."""
+
+    def write() -> None:
+        for n in range(40):
+            herald.store.record(Agent(account_id=tenant.account_id, name=f"w{n}", system_prompt=""))
+            herald.projector.catch_up()
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    herald.projector.catch_up()
+    assert len(herald.queries.agents(tenant.account_id)) == 1 + 8 * 40
+    before = snapshot(herald)
+    herald.projector.rebuild()
+    assert snapshot(herald) == before
