@@ -37,9 +37,11 @@ def eventsourcing_env(url: str, pool_size: int) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        # Not POSTGRES_ENABLE_DB_FUNCTIONS: its insert function skips the table lock, so
-        # positions could commit out of order and a projection following the log would
-        # step over an event that commits late (seen in tests/integration/test_projections).
+        # The insert function is twice as fast, and eventsourcing's other insert path (a
+        # pipeline) hung on large events over the embedded server's Unix socket. It skips
+        # the table lock, so positions can commit out of order: the projector reads only
+        # up to a position it knows is settled (see Projector.settled_position).
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
     }
 
 

@@ -4,8 +4,11 @@ Any process may advance the projection: `catch_up` takes a PostgreSQL advisory l
 reads the events after the tracked position, applies them and moves the position, all in
 one transaction. A writer calls `catch_up(until=its position)` after saving, so the next
 read of the same client sees its write (read-your-writes); a follower thread catches up
-on NOTIFY for writes made by other processes. eventsourcing serialises inserts into the
-events table with a table lock, so positions become visible in order and none is skipped.
+on NOTIFY for writes made by other processes.
+
+Positions can commit out of order (two writers take positions 7 and 8; 8 commits first).
+Reading 8 and moving past 7 would lose 7 for good, so a batch reads only up to the
+settled position: the highest one at a moment when no insert was in progress.
 """
 
 import threading
@@ -50,10 +53,24 @@ class Projector:
         self.store = store
         self.events_table = events_table
         self.batch_size = batch_size
+        table = sql.Identifier(*events_table.split("."))
         self._select = sql.SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state"
-            " FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-        ).format(sql.Identifier(*events_table.split(".")))
+            " FROM {} WHERE notification_id > %s AND notification_id <= %s"
+            " ORDER BY notification_id LIMIT %s"
+        ).format(table)
+        self._settle = [
+            sql.SQL("LOCK TABLE {} IN SHARE MODE").format(table),
+            sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(table),
+        ]
+
+    def settled_position(self) -> int:
+        """A position below which every insert has committed or failed: SHARE mode waits for
+        the inserts in progress (they hold ROW EXCLUSIVE) and holds new ones off briefly."""
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute(self._settle[0])
+            row = conn.execute(self._settle[1]).fetchone()
+        return int(row[0]) if row else 0
 
     def position(self) -> int:
         with self.pool.connection() as conn:
@@ -79,7 +96,8 @@ class Projector:
             position = row[0] if row else 0
             if until is not None and position >= until:
                 return 0, position
-            rows = cur.execute(self._select, (position, self.batch_size)).fetchall()
+            settled = self.settled_position()
+            rows = cur.execute(self._select, (position, settled, self.batch_size)).fetchall()
             if not rows:
                 return 0, position
             to_domain_event = self.store.mapper.to_domain_event

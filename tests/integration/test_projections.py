@@ -136,7 +136,7 @@ def test_concurrent_writers_and_catch_ups_miss_no_event(herald: Herald, tenant: 
     """Positions must become visible in order, or a catch-up could step over a late one."""
 
     def write() -> None:
-        for n in range(40):
+        for n in range(80):
             herald.store.record(Agent(account_id=tenant.account_id, name=f"w{n}", system_prompt=""))
             herald.projector.catch_up()
 
@@ -146,7 +146,7 @@ def test_concurrent_writers_and_catch_ups_miss_no_event(herald: Herald, tenant: 
     for t in threads:
         t.join()
     herald.projector.catch_up()
-    assert len(herald.queries.agents(tenant.account_id)) == 1 + 8 * 40
+    assert len(herald.queries.agents(tenant.account_id)) == 1 + 8 * 80
     before = snapshot(herald)
     herald.projector.rebuild()
     assert snapshot(herald) == before
