@@ -3,14 +3,19 @@
 One `save()` per callback tops out near a thousand a second (the event store serialises
 writes), so concurrent callbacks are gathered for a few milliseconds and recorded in one
 transaction; each caller waits for its batch to commit before Twilio gets its answer.
+The read models follow a moment later (the process's projection follower wakes on the
+insert's NOTIFY): Twilio reads nothing back, and the next batch need not wait for the
+last one's projection.
 """
 
+import asyncio
 import logging
 import queue
 import threading
-from concurrent.futures import Future
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from application.ports import Clock, ReadModels
@@ -36,21 +41,22 @@ class StatusCallbacks:
         read_models: ReadModels,
         clock: Clock,
         max_batch: int = 500,
-        gather_seconds: float = 0.005,
+        gather_seconds: float = 0.002,
     ) -> None:
         self.store = store
         self.read_models = read_models
         self.clock = clock
         self.max_batch = max_batch
         self.gather_seconds = gather_seconds
-        self._queue: queue.Queue[tuple[StatusCallback, Future[bool]]] = queue.Queue()
+        self._queue: queue.Queue[tuple[StatusCallback, asyncio.Future[bool]]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, callback: StatusCallback) -> "Future[bool]":
-        """Record a callback; the future says whether its message exists, once committed."""
+    def record(self, callback: StatusCallback) -> "asyncio.Future[bool]":
+        """Record a callback (from a coroutine); the future says whether its message
+        exists, once the batch holding it is committed."""
         self._ensure_running()
-        future: Future[bool] = Future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.put((callback, future))
         return future
 
@@ -63,44 +69,66 @@ class StatusCallbacks:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
-            deadline = threading.Event()
-            deadline.wait(self.gather_seconds)
+            time.sleep(self.gather_seconds)
             while len(batch) < self.max_batch:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             try:
-                self._record(batch)
+                found = self._record(batch)
             except Exception as error:
                 log.exception("callbacks_failed")
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-
-    def _record(self, batch: list[tuple[StatusCallback, "Future[bool]"]]) -> None:
-        now = self.clock.now()
-        messages: dict[UUID, Message] = {}
-        found: list[tuple[StatusCallback, Future[bool]]] = []
-        for callback, future in batch:
-            message = messages.get(callback.message_id) or self._load(callback.message_id)
-            if message is None:
-                future.set_result(False)
+                self._answer(batch, error)
                 continue
-            messages[callback.message_id] = message
-            self._apply(message, callback, now)
-            found.append((callback, future))
+            self._answer(batch, found)
+
+    @staticmethod
+    def _answer(
+        batch: list[tuple[StatusCallback, "asyncio.Future[bool]"]], found: set[UUID] | Exception
+    ) -> None:
+        """Resolve the batch's futures with one wake-up of each event loop, not one each."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], Any]]] = {}
+        for callback, future in batch:
+            outcome = found if isinstance(found, Exception) else callback.message_id in found
+            by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+        for loop, answers in by_loop.items():
+            loop.call_soon_threadsafe(_resolve, answers)
+
+    def _record(self, batch: list[tuple[StatusCallback, "asyncio.Future[bool]"]]) -> set[UUID]:
+        """One query for the messages' versions, one transaction for all the events; the
+        ids of the messages that exist."""
+        now = self.clock.now()
+        versions = self.store.latest_versions(
+            list({callback.message_id for callback, _ in batch}), ":Message.Created"
+        )
+        found = set(versions)
+        events = []
+        for callback, _ in batch:
+            version = versions.get(callback.message_id)
+            if version is None:
+                continue
+            versions[callback.message_id] = version + 1
+            events.append(
+                Message.status_report(
+                    callback.message_id,
+                    version,
+                    callback.status,
+                    callback.twilio_sid,
+                    callback.error_code,
+                    callback.error_message,
+                    now,
+                )
+            )
         try:
-            position = self.store.record(*messages.values()) if messages else 0
+            if events:
+                self.store.record(*events)
         except IntegrityError:
             # The dispatcher recorded an answer on one of them meanwhile: one by one, fresh.
-            position = 0
-            for callback, _ in found:
-                position = max(position, self._record_one(callback, now))
-        if position:
-            self.read_models.catch_up(until=position)
-        for _, future in found:
-            future.set_result(True)
+            for callback, _ in batch:
+                if callback.message_id in found:
+                    self._record_one(callback, now)
+        return found
 
     def _record_one(self, callback: StatusCallback, now: datetime) -> int:
         for _ in range(10):
@@ -129,3 +157,13 @@ class StatusCallbacks:
             error_message=callback.error_message,
             at=now,
         )
+
+
+def _resolve(answers: list[tuple["asyncio.Future[bool]", Any]]) -> None:
+    for future, outcome in answers:
+        if future.done():  # the request was cancelled (client went away)
+            continue
+        if isinstance(outcome, Exception):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)

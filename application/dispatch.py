@@ -220,6 +220,7 @@ class Dispatcher:
         self._stop.set()
         with self._heap_changed:
             self._heap_changed.notify_all()
+        asyncio.run_coroutine_threadsafe(self.gateway.aclose(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         for thread in self._threads:
             thread.join(timeout=10)

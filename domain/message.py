@@ -113,3 +113,30 @@ class Message(Aggregate):
         reported = CALLBACK_STATUS.get(status, RecipientStatus.PENDING)
         if moves_forward(self.status, reported):
             self.status = reported
+
+    @classmethod
+    def status_report(
+        cls,
+        message_id: UUID,
+        after_version: int,
+        status: str,
+        twilio_sid: str,
+        error_code: int | None,
+        error_message: str | None,
+        at: datetime,
+    ) -> Aggregate.Event:
+        """The StatusReported event that follows version `after_version`, made without
+        loading the message: recording a callback does not depend on the message's state
+        (only a later status changes it, which applying the event decides)."""
+        event_class = cls.StatusReported  # type: ignore[attr-defined]
+        event: Aggregate.Event = event_class(
+            originator_id=message_id,
+            originator_version=after_version + 1,
+            timestamp=event_class.create_timestamp(),
+            status=status,
+            twilio_sid=twilio_sid,
+            error_code=error_code,
+            error_message=error_message,
+            at=at,
+        )
+        return event

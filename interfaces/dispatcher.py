@@ -19,7 +19,8 @@ from application.dispatch import Dispatcher
 from interfaces.bootstrap import Herald
 
 log = logging.getLogger("herald.dispatcher")
-logging.getLogger("apscheduler").setLevel(logging.WARNING)
+# Skipped runs of a job still busy are expected under load; only errors are news.
+logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 PLAN_EVERY = 0.2  # seconds; plans cover `horizon` (1 s) ahead, so numbers never starve
 RECONCILE_EVERY = 2.0

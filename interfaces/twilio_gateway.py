@@ -115,6 +115,15 @@ class TwilioGateway:
             self._async_clients[sid] = client
         return client
 
+    async def aclose(self) -> None:
+        """Close the async clients' sessions (on the loop that used them)."""
+        for client in self._async_clients.values():
+            http = client.http_client
+            session = getattr(http, "session", None)
+            if session is not None:
+                await session.close()
+        self._async_clients.clear()
+
     def find(self, account_id: UUID, to: str, from_: str, body: str, since: datetime) -> str | None:
         messages = self._client(account_id).messages.list(
             to=to, from_=from_, date_sent_after=since, limit=200

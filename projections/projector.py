@@ -131,8 +131,11 @@ class Projector:
             create_schema(conn)
         self.catch_up()
 
-    def follow(self, stop: threading.Event, interval: float = 1.0) -> threading.Thread:
-        """A thread that catches up whenever the log grows (NOTIFY) or every `interval`."""
+    def follow(
+        self, stop: threading.Event, interval: float = 1.0, gather: float = 0.02
+    ) -> threading.Thread:
+        """A thread that catches up whenever the log grows (NOTIFY) or every `interval`;
+        notifications arriving within `gather` seconds are taken in one catch-up."""
         channel = self.events_table.split(".")[-1]
 
         def run() -> None:
@@ -144,6 +147,8 @@ class Projector:
                         while not stop.is_set():
                             self.catch_up()
                             for _ in conn.notifies(timeout=interval, stop_after=1):
+                                stop.wait(gather)
+                            for _ in conn.notifies(timeout=0):  # drain what came meanwhile
                                 pass
                 except Exception as error:
                     # Database restarts and shutdowns land here; catch up again after a pause.

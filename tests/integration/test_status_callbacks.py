@@ -125,7 +125,7 @@ def test_late_sent_callback_does_not_undo_delivered_but_is_kept(
         ).status_code
         == 204
     )
-    assert history(world, message["message_id"]) == before + 2
+    wait_until(lambda: history(world, message["message_id"]) == before + 2)
     assert (
         world.http(sender).get(f"/v1/sms/{message['message_id']}").json()["status"] == "delivered"
     )
