@@ -11,9 +11,10 @@ from application.policy import Policy
 from application.ports import Clock, ReadModels
 from application.store import EventStore
 from domain.message import Message
-from domain.phone import PhoneValidator
+from domain.phone import PhoneValidator, time_zones
 from domain.recipients import message_problem
 from domain.segments import count_segments
+from domain.sending import quiet_until
 
 
 class SendSms(msgspec.Struct):
@@ -65,6 +66,9 @@ class SingleSms:
         if errors:
             raise ValidationFailed("the message has invalid fields", errors)
         assert agent_id is not None
+        now = self.clock.now()
+        # In quiet hours (21:00-09:00 where the phone is) it is held until they end.
+        held_until = quiet_until(time_zones(command.to), now)
         segments = count_segments(command.message)
         message = Message(
             id=uuid4(),
@@ -75,7 +79,8 @@ class SingleSms:
             body=command.message,
             segments=segments.count,
             encoding=segments.encoding,
-            created_at=self.clock.now(),
+            created_at=now,
+            not_before=held_until,
         )
         self.read_models.catch_up(until=self.store.record(message))
         return message.id

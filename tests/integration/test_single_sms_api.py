@@ -1,7 +1,10 @@
 """POST /v1/sms and GET /v1/sms/{id}."""
 
+from datetime import UTC, datetime
+
 from litestar.testing import TestClient
 
+from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald
 from tests.integration.conftest import Tenant
 
@@ -65,3 +68,28 @@ def test_every_problem_of_a_single_sms_is_listed(client: TestClient, tenant: Ten
 def test_unknown_message_is_404(client: TestClient, tenant: Tenant) -> None:
     assert client.get("/v1/sms/SM" + "0" * 32, headers=tenant.headers).status_code == 404
     assert client.get("/v1/sms/msg_" + "0" * 32, headers=tenant.headers).status_code == 404
+
+
+class TenPastTenInLondon:
+    def now(self) -> datetime:
+        return datetime(2026, 11, 26, 22, 10, tzinfo=UTC)
+
+
+def test_a_single_sms_in_quiet_hours_is_deferred_until_nine(herald: Herald, tenant: Tenant) -> None:
+    from dataclasses import replace
+
+    from application.sms import SingleSms
+
+    clock = TenPastTenInLondon()
+    evening = replace(
+        herald,
+        sms=SingleSms(
+            herald.store, herald.projector, herald.directory, clock, herald.settings.policy
+        ),
+    )
+    with TestClient(create_app(evening, follow_projection=False)) as client:
+        response = client.post("/v1/sms", json=sms(tenant), headers=tenant.headers)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "pending"
+    assert body["deferred_until"] == "2026-11-27T09:00:00Z"
