@@ -20,7 +20,7 @@ MAX_MPS = 1000
 T = TypeVar("T")
 
 
-class CreateAgent(msgspec.Struct, forbid_unknown_fields=False):
+class CreateAgent(msgspec.Struct):
     name: str
     system_prompt: str = ""
 

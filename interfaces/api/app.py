@@ -1,7 +1,6 @@
 """create_app(): the Litestar application, assembled from a bootstrapped Herald."""
 
 import threading
-from typing import Any
 
 from litestar import Litestar, get
 from litestar.di import Provide
@@ -55,7 +54,3 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         logging_config=None,  # Litestar's default would set the root logger to INFO
         debug=False,
     )
-
-
-def app_state(herald: Herald) -> dict[str, Any]:
-    return {"herald": herald}
