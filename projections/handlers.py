@@ -63,9 +63,8 @@ def apply_events(cur: Cursor[Any], events: Sequence[Any]) -> None:
         handler = HANDLERS.get(type(event).__qualname__)
         if handler is not None:
             handler(writes, event)
-        added += (
-            getattr(event, "size", 0) if type(event).__qualname__ == "RecipientBatch.Created" else 0
-        )
+        if type(event).__qualname__ == "RecipientBatch.Created":
+            added += event.size
     writes.flush()
     if added >= ANALYZE_AFTER:
         # Fresh statistics at once, or the planner may page a new large campaign's
