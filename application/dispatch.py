@@ -3,102 +3,41 @@
 Every `plan()` leases the sender numbers no other dispatcher holds and plans up to
 `horizon` seconds of submissions on each: single sends and retries first, then campaign
 recipients, spaced `segments / mps` apart. The attempts are recorded (events) before any
-call to Twilio; a scheduler thread then hands each to a worker at its time, never closer
-to the number's previous submission than its spacing. Twilio's answers are recorded in
-batches. An attempt whose answer was never recorded (the process died) is looked up in
-Twilio's list before it may be submitted again.
+call to Twilio; a scheduler thread then starts each submission at its time, when the
+number's sliding window (domain.pacing) allows it, on an asyncio loop. Twilio's answers
+are recorded in batches. An attempt whose answer was never recorded (the process died)
+is looked up in Twilio's list before it may be submitted again.
 """
 
 import asyncio
 import contextlib
+import heapq
 import logging
-import math
 import queue
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from application.campaigns import Campaigns
+from application.dispatch_queue import DispatchQueue
 from application.ports import Clock, ReadModels, SmsGateway, SubmitOutcome
 from application.store import EventStore, IntegrityError
 from domain import ids
 from domain.consent import Consent, consent_id
 from domain.errors import InvalidTransition
 from domain.message import AttemptState, Message, campaign_message_id
+from domain.pacing import SlidingWindow
 from domain.phone import time_zones
 from domain.segments import count_segments
 from domain.sending import OPT_OUT_ERROR, quiet_until, retry_delay
 from domain.template import compile_template
 
 log = logging.getLogger("herald.dispatch")
-
-
-class Lane(Protocol):
-    @property
-    def phone_number(self) -> str: ...
-    @property
-    def mps(self) -> int: ...
-    @property
-    def next_at(self) -> datetime: ...
-    @property
-    def lease_left(self) -> float: ...
-    @property
-    def taken_over_at(self) -> datetime | None: ...
-
-
-class Due(Protocol):
-    @property
-    def campaign_id(self) -> UUID: ...
-    @property
-    def index(self) -> int: ...
-    @property
-    def phone(self) -> str: ...
-    @property
-    def variables(self) -> dict[str, Any]: ...
-    @property
-    def from_number(self) -> str: ...
-    @property
-    def round(self) -> int: ...
-
-
-class CampaignToSend(Protocol):
-    @property
-    def campaign_id(self) -> UUID: ...
-    @property
-    def account_id(self) -> UUID: ...
-    @property
-    def agent_id(self) -> UUID: ...
-    @property
-    def message_template(self) -> str: ...
-    @property
-    def from_numbers(self) -> list[str]: ...
-
-
-class DispatchQueue(Protocol):
-    """What the dispatcher reads and coordinates through (projections.work_queue)."""
-
-    def claim_lanes(self, owner: str, lease_seconds: float, limit: int) -> Sequence[Lane]: ...
-    def advance_lanes(self, owner: str, next_at: dict[str, datetime]) -> None: ...
-    def release_lanes(self, owner: str) -> None: ...
-    def due_messages(self, lanes: Sequence[str], now: datetime, limit: int) -> list[UUID]: ...
-    def running_campaigns(self, lanes: Sequence[str]) -> Sequence[CampaignToSend]: ...
-    def due_recipients(self, campaign_id: UUID, budgets: dict[str, int]) -> Sequence[Due]: ...
-    def stale_attempts(
-        self, in_flight_before: datetime, uncertain_before: datetime, limit: int
-    ) -> list[UUID]: ...
-    def finished_campaigns(self) -> list[tuple[UUID, bool]]: ...
-    def running_campaign_ids(self) -> list[UUID]: ...
-    def recent_outcomes(self, campaign_id: UUID, count: int) -> list[tuple[str, int | None]]: ...
-    def scheduled_campaigns(self) -> list[tuple[UUID, datetime]]: ...
-    def hold(self, campaign_id: UUID, check: bool = True) -> bool: ...
-    def let_go(self, campaign_id: UUID) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -122,41 +61,6 @@ class Planned:
     lane: str
     mps: int
     window_entry: list[float] = field(default_factory=list)
-
-
-class SlidingWindow:
-    """A number's recent submissions: never more than `mps` segments in any second.
-
-    Each submission counts from when it was sent until a second after its answer came
-    back (while in flight it always counts). Twilio received it before the answer, so
-    however the latency varies, no second at Twilio can hold more than `mps` segments.
-    """
-
-    LENGTH = 1.001  # a millisecond over a second, for clock rounding
-
-    def __init__(self) -> None:
-        self.entries: list[list[float]] = []  # [answered at (inf: in flight), segments]
-
-    def earliest(self, now: float, segments: int, mps: int) -> float:
-        """When a submission of `segments` may go (math.inf: once one in flight answers)."""
-        self.entries = [e for e in self.entries if e[0] > now - self.LENGTH]
-        excess = sum(int(e[1]) for e in self.entries) + segments - mps
-        if excess <= 0 or not self.entries:  # a message longer than mps segments goes alone
-            return now
-        for answered, sent in sorted(self.entries):
-            excess -= int(sent)
-            if excess <= 0:
-                return answered + self.LENGTH
-        return now
-
-    def sending(self, segments: int) -> list[float]:
-        entry = [math.inf, float(segments)]
-        self.entries.append(entry)
-        return entry
-
-    @staticmethod
-    def answered(entry: list[float], at: float) -> None:
-        entry[0] = at
 
 
 @lru_cache(maxsize=200_000)
@@ -226,9 +130,6 @@ class Dispatcher:
             thread.join(timeout=10)
         self._record_results()
         self.work.release_lanes(self.config.name)
-
-    def idle(self) -> bool:
-        return not self._heap and not self._in_flight and self._results.empty()
 
     # Planning ------------------------------------------------------------------------
 
@@ -343,8 +244,6 @@ class Dispatcher:
     # Submitting ----------------------------------------------------------------------
 
     def _schedule_loop(self) -> None:
-        import heapq
-
         while not self._stop.is_set():
             with self._heap_changed:
                 if not self._heap:
