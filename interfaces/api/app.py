@@ -3,6 +3,7 @@
 import threading
 
 from litestar import Litestar, get
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
@@ -47,6 +48,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             "account_id": Provide(authenticate, sync_to_thread=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"herald": herald}),
         request_max_body_size=herald.settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Herald", version="1.0.0", path="/schema"),
         on_startup=[start],

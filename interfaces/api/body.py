@@ -6,6 +6,7 @@ the handler's `data` as usual.
 """
 
 import types
+from collections.abc import Callable
 from typing import Any, Union, get_args, get_origin
 
 import msgspec
@@ -64,7 +65,14 @@ def collect_problems(value: Any, tp: Any, path: str, out: list[dict[str, Any]]) 
         out.append(problem(path, value, "wrong_type", message))
 
 
-def check_value(value: Any, tp: Any) -> None:
+# Checks of the raw value that still make sense when some fields have the wrong type, so
+# that one 422 lists those problems too (e.g. every malformed phone beside a wrong type).
+ValueChecks = Callable[[Request[Any, Any, Any], Any], list[dict[str, Any]]]
+
+
+def check_value(
+    value: Any, tp: Any, more: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]] = list
+) -> None:
     """Raise ValidationFailed, listing every problem, unless `value` converts to `tp`."""
     try:
         msgspec.convert(value, tp, strict=False)
@@ -73,10 +81,11 @@ def check_value(value: Any, tp: Any) -> None:
         pass
     problems: list[dict[str, Any]] = []
     collect_problems(value, tp, "", problems)
+    problems += more() if callable(more) else more
     raise ValidationFailed("the request has invalid fields", problems)
 
 
-def validate_body(tp: Any) -> Any:
+def validate_body(tp: Any, also: ValueChecks | None = None) -> Any:
     """A before_request hook that checks the body against `tp` before Litestar decodes it."""
 
     async def hook(request: Request[Any, Any, Any]) -> None:
@@ -85,6 +94,6 @@ def validate_body(tp: Any) -> Any:
             value = await request.json()
         except SerializationException as error:
             raise MalformedBody(f"the body is not valid JSON: {error}") from None
-        check_value(value, tp)
+        check_value(value, tp, (lambda: also(request, value)) if also else list)
 
     return hook

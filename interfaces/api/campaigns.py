@@ -1,13 +1,13 @@
-"""/v1/sms/campaigns: create, list, read, page recipients, cancel, launch."""
+"""/v1/sms/campaigns: create, list, read, page recipients, cancel, launch, pause, resume, retry."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
 
 from application.campaigns import CreateCampaign
-from application.errors import NotFound
+from application.errors import NotFound, problem
 from domain import ids
 from domain.status import CampaignStatus, RecipientStatus
 from interfaces.api.body import validate_body
@@ -21,6 +21,22 @@ from projections.views import (
 )
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
+
+
+def recipient_phone_problems(request: Request, value: Any) -> list[dict[str, Any]]:  # type: ignore[type-arg]
+    """Malformed or disallowed phones, for a body that also has fields of the wrong type."""
+    recipients = value.get("recipients") if isinstance(value, dict) else None
+    if not isinstance(recipients, list):
+        return []
+    validator = request.app.state.herald.campaigns.validator
+    problems = []
+    for index, recipient in enumerate(recipients):
+        phone = recipient.get("phone") if isinstance(recipient, dict) else None
+        found = validator.problem(phone) if isinstance(phone, str) else None
+        if found is not None:
+            field = f"recipients[{index}].phone"
+            problems.append(problem(field, phone, found.code, found.reason, index=index))
+    return problems
 
 
 def _campaign_uuid(campaign_id: str) -> UUID:
@@ -38,7 +54,7 @@ class CampaignController(Controller):
         "/",
         operation_id="createCampaign",
         status_code=201,
-        before_request=validate_body(CreateCampaign),
+        before_request=validate_body(CreateCampaign, also=recipient_phone_problems),
         sync_to_thread=True,
     )
     def create(

@@ -66,6 +66,19 @@ def test_wrong_types_are_each_named_with_their_value(client: TestClient, tenant:
     assert [d.get("index") for d in details(response)][1:3] == [1, 2]
 
 
+def test_wrong_types_and_bad_phones_are_listed_together(client: TestClient, tenant: Tenant) -> None:
+    recipients = [{"phone": "07111000001"}, {"phone": 7}, {"phone": "+14155552671"}]
+    response = client.post(
+        CAMPAIGNS, json=campaign_body(tenant, recipients=recipients), headers=tenant.headers
+    )
+    assert response.status_code == 422
+    assert sorted((d["index"], d["code"]) for d in details(response)) == [
+        (0, "not_e164"),
+        (1, "wrong_type"),
+        (2, "country_not_allowed"),
+    ]
+
+
 def test_invalid_phones_list_every_index_and_reason(client: TestClient, tenant: Tenant) -> None:
     recipients = [
         {"phone": "+447111000001"},
