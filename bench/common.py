@@ -2,18 +2,15 @@
 
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from interfaces.database import create_database, embedded_url
-from tests.e2e.conftest import free_port, herald_cli, wait_healthy
+from tests.e2e.conftest import HERALD, herald_cli
 
-HERALD = str(Path(sys.executable).with_name("herald"))
+__all__ = ["HERALD", "fresh_database", "p99", "tenant", "timed"]
 
 
 def fresh_database(name: str) -> str:
@@ -21,22 +18,6 @@ def fresh_database(name: str) -> str:
         Path(tempfile.mkdtemp(prefix="herald-bench-"))
     )
     return create_database(server, name)
-
-
-@contextmanager
-def serving(database_url: str, **env: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [HERALD, "serve", "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": database_url, **env},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def tenant(database_url: str) -> tuple[str, str, str]:

@@ -14,7 +14,8 @@ import uuid
 import httpx
 import psycopg
 
-from bench.common import fresh_database, p99, serving, tenant, timed
+from bench.common import fresh_database, p99, tenant, timed
+from tests.e2e.conftest import serving
 
 
 def raw_inserts(database_url: str, rows: list[tuple[object, ...]]) -> tuple[float, float]:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,13 @@ def wait_healthy(
     raise TimeoutError(f"{url} did not become healthy")
 
 
-@pytest.fixture(scope="session")
-def api_url(database_url: str) -> Iterator[str]:
+@contextmanager
+def serving(database_url: str, **env: str) -> Iterator[str]:
+    """`herald serve` on a free port, until the block ends; yields its URL."""
     port = free_port()
     process = subprocess.Popen(
-        [HERALD, "serve", "--port", str(port)], env={**os.environ, "DATABASE_URL": database_url}
+        [HERALD, "serve", "--port", str(port)],
+        env={**os.environ, "DATABASE_URL": database_url, **env},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,6 +66,12 @@ def api_url(database_url: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def api_url(database_url: str) -> Iterator[str]:
+    with serving(database_url) as url:
+        yield url
 
 
 class Stack:
