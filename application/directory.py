@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -42,8 +42,8 @@ class Directory:
         self.read_models = read_models
         self._any_valid_phone = PhoneValidator(frozenset())
 
-    def _record(self, *aggregates: object) -> None:
-        position = self.store.record(*aggregates)  # type: ignore[arg-type]
+    def _record(self, *aggregates: Any) -> None:
+        position = self.store.record(*aggregates)
         self.read_models.catch_up(until=position)
 
     def create_account(self, name: str) -> UUID:

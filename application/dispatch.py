@@ -331,7 +331,7 @@ class Dispatcher:
         for item, outcome in batch:
             aggregates += self._apply(item.message, outcome, now)
         try:
-            position = self.store.record(*aggregates)  # type: ignore[arg-type]
+            position = self.store.record(*aggregates)
         except IntegrityError:
             # A status callback was recorded on some message meanwhile: one by one, fresh.
             position = 0
@@ -346,7 +346,7 @@ class Dispatcher:
             if message.attempt_state != AttemptState.IN_FLIGHT:
                 return 0
             try:
-                return self.store.record(*self._apply(message, outcome, now))  # type: ignore[arg-type]
+                return self.store.record(*self._apply(message, outcome, now))
             except IntegrityError:
                 continue
         log.error("record_gave_up", extra={"message_id": str(message_id)})
