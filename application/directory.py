@@ -1,6 +1,7 @@
 """Accounts, API keys, agents and sender numbers: the directory every request is checked against."""
 
 import hashlib
+import re
 import secrets
 from typing import Any, TypeVar
 from uuid import UUID
@@ -9,7 +10,7 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
 from application.errors import Conflict, NotFound, ValidationFailed, problem
-from application.ports import ReadModels
+from application.ports import ReadModels, TwilioSecrets
 from application.store import EventStore, IntegrityError
 from domain import ids
 from domain.account import Account, ApiKey
@@ -17,6 +18,7 @@ from domain.agent import Agent, SenderNumber, number_id
 from domain.phone import PhoneValidator
 
 MAX_MPS = 1000
+TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 T = TypeVar("T")
 
 
@@ -37,9 +39,12 @@ def hash_secret(secret: str) -> str:
 
 
 class Directory:
-    def __init__(self, store: EventStore, read_models: ReadModels) -> None:
+    def __init__(
+        self, store: EventStore, read_models: ReadModels, secrets: TwilioSecrets | None = None
+    ) -> None:
         self.store = store
         self.read_models = read_models
+        self.secrets = secrets
         self._any_valid_phone = PhoneValidator(frozenset())
 
     def _record(self, *aggregates: Any) -> None:
@@ -57,6 +62,23 @@ class Directory:
         except AggregateNotFoundError:
             return False
         return True
+
+    def set_twilio_account(self, account_id: UUID, account_sid: str, auth_token: str) -> None:
+        """The account sends through its own Twilio account from now on."""
+        errors = []
+        if not TWILIO_ACCOUNT_SID.fullmatch(account_sid):
+            errors.append(
+                problem("account_sid", account_sid, "invalid", "must be AC and 32 hex digits")
+            )
+        if not auth_token.strip():
+            errors.append(problem("auth_token", "", "required", "must not be empty"))
+        if errors:
+            raise ValidationFailed("invalid Twilio credentials", errors)
+        account = self._owned(Account, account_id, account_id, "account", owner="id")
+        assert self.secrets is not None, "no secret store configured"
+        self.secrets.store(account_id, account_sid, auth_token)
+        account.use_twilio_account(account_sid)
+        self._record(account)
 
     def create_key(self, account_id: UUID) -> str:
         """A new key as `KEY_ID:KEY_SECRET`; the secret is shown here once and never stored."""
@@ -131,12 +153,19 @@ class Directory:
             return "belongs to another agent"
         return None
 
-    def _owned(self, kind: type[T], uuid: UUID | None, account_id: UUID, name: str) -> T:
+    def _owned(
+        self,
+        kind: type[T],
+        uuid: UUID | None,
+        account_id: UUID,
+        name: str,
+        owner: str = "account_id",
+    ) -> T:
         if uuid is not None:
             try:
                 aggregate: object = self.store.repository.get(uuid)
             except AggregateNotFoundError:
                 aggregate = None
-            if isinstance(aggregate, kind) and getattr(aggregate, "account_id", None) == account_id:
+            if isinstance(aggregate, kind) and getattr(aggregate, owner, None) == account_id:
                 return aggregate
         raise NotFound(f"{name} not found")

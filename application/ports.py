@@ -71,3 +71,9 @@ class NoCampaignLocks:
     @contextmanager
     def exclusive(self, campaign_id: UUID) -> Iterator[None]:
         yield
+
+
+class TwilioSecrets(Protocol):
+    """Where an account's Twilio auth token is kept (never in the event log)."""
+
+    def store(self, account_id: UUID, sid: str, token: str) -> None: ...

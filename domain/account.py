@@ -11,6 +11,12 @@ class Account(Aggregate):
     @event("Created")
     def __init__(self, name: str) -> None:
         self.name = name
+        self.twilio_account_sid: str | None = None
+
+    @event("TwilioAccountSet")
+    def use_twilio_account(self, account_sid: str) -> None:
+        """The account sends through its own Twilio account (its token is kept elsewhere)."""
+        self.twilio_account_sid = account_sid
 
 
 class ApiKey(Aggregate):

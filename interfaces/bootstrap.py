@@ -17,7 +17,8 @@ from application.sms import SingleSms
 from application.store import EventStore
 from interfaces.database import database_url, eventsourcing_env
 from interfaces.settings import Settings
-from interfaces.twilio_gateway import TwilioCredentials, TwilioGateway
+from interfaces.twilio_credentials import TwilioCredentials
+from interfaces.twilio_gateway import TwilioGateway
 from projections.projector import Projector, create_schema
 from projections.queries import Queries
 from projections.work_queue import WorkQueue
@@ -76,10 +77,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Herald:
     with pool.connection() as conn:
         create_schema(conn)
     projector = Projector(pool, store, events_table="herald_events")
-    directory = Directory(store, projector)
+    credentials = TwilioCredentials(pool, settings.twilio_account_sid, settings.twilio_auth_token)
+    directory = Directory(store, projector, secrets=credentials)
     policy = settings.policy
     work_queue = WorkQueue(pool, url)
-    credentials = TwilioCredentials(settings.twilio_account_sid, settings.twilio_auth_token)
     return Herald(
         settings=settings,
         url=url,

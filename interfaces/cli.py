@@ -52,6 +52,19 @@ def accounts_create(name: str) -> None:
     click.echo(ids.public_id(ids.ACCOUNT, account_id))
 
 
+@accounts.command("twilio")
+@click.argument("account")
+@click.option("--sid", required=True, help="the account's Twilio account SID (AC…)")
+@click.option(
+    "--token", prompt=True, hide_input=True, envvar="HERALD_TWILIO_TOKEN", help="its auth token"
+)
+def accounts_twilio(account: str, sid: str, token: str) -> None:
+    """Send this account's messages through its own Twilio account."""
+    herald = _herald()
+    _run(lambda: herald.directory.set_twilio_account(_account(account), sid, token))
+    click.echo(sid)
+
+
 @main.group()
 def keys() -> None:
     """API keys."""

@@ -19,29 +19,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from application.ports import SubmitOutcome
+from interfaces.twilio_credentials import TwilioCredentials
 
 THROTTLED = frozenset({20429, 30001})
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every request
-
-
-class TwilioCredentials:
-    """Twilio credentials per account, with the process-wide default from the environment."""
-
-    def __init__(self, default_sid: str, default_token: str) -> None:
-        self.default = (default_sid, default_token)
-        self._by_account: dict[UUID, tuple[str, str]] = {}
-
-    def set(self, account_id: UUID, sid: str, token: str) -> None:
-        self._by_account[account_id] = (sid, token)
-
-    def for_account(self, account_id: UUID) -> tuple[str, str]:
-        return self._by_account.get(account_id, self.default)
-
-    def token_for_sid(self, account_sid: str) -> str | None:
-        for sid, token in (self.default, *self._by_account.values()):
-            if sid == account_sid:
-                return token
-        return None
 
 
 class TwilioGateway:
@@ -50,28 +31,28 @@ class TwilioGateway:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._local = threading.local()  # a requests session is not shared between threads
-        self._async_clients: dict[str, Client] = {}
+        self._async_clients: dict[tuple[str, str], Client] = {}
 
     def _client(self, account_id: UUID) -> Client:
         sid, token = self.credentials.for_account(account_id)
-        clients: dict[str, Client] = self._local.__dict__.setdefault("clients", {})
-        client = clients.get(sid)
+        clients: dict[tuple[str, str], Client] = self._local.__dict__.setdefault("clients", {})
+        client = clients.get((sid, token))
         if client is None:
             client = Client(sid, token, http_client=TwilioHttpClient(timeout=self.timeout))
             client.api.base_url = self.base_url
-            clients[sid] = client
+            clients[(sid, token)] = client
         return client
 
     def warm(self) -> None:
         """Build this thread's client for the default account and load the SDK's lazily
         imported Messages API, so the first submission is as quick as the rest."""
         sid, token = self.credentials.default
-        clients: dict[str, Client] = self._local.__dict__.setdefault("clients", {})
-        if sid not in clients:
+        clients: dict[tuple[str, str], Client] = self._local.__dict__.setdefault("clients", {})
+        if (sid, token) not in clients:
             client = Client(sid, token, http_client=TwilioHttpClient(timeout=self.timeout))
             client.api.base_url = self.base_url
-            clients[sid] = client
-        _ = clients[sid].api.v2010.account.messages
+            clients[(sid, token)] = client
+        _ = clients[(sid, token)].api.v2010.account.messages
 
     def submit(
         self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
@@ -107,12 +88,12 @@ class TwilioGateway:
     def _async_client(self, account_id: UUID) -> Client:
         # Only ever called from the dispatcher's one event loop thread.
         sid, token = self.credentials.for_account(account_id)
-        client = self._async_clients.get(sid)
+        client = self._async_clients.get((sid, token))
         if client is None:
             http = AsyncTwilioHttpClient(timeout=self.timeout)
             client = Client(sid, token, http_client=http)
             client.api.base_url = self.base_url
-            self._async_clients[sid] = client
+            self._async_clients[(sid, token)] = client
         return client
 
     async def aclose(self) -> None:

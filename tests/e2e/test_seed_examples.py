@@ -100,5 +100,11 @@ def test_seed_examples_end_to_end(api_url: str, database_url: str) -> None:
     assert http.delete(f"/v1/sms/campaigns/{body['campaign_id']}").json()["status"] == "cancelled"
     assert http.delete(f"/v1/sms/campaigns/{body['campaign_id']}").status_code == 409
 
+    own_sid = "AC" + "2" * 32
+    assert (
+        herald_cli(database_url, "accounts", "twilio", account, "--sid", own_sid, "--token", "t0k")
+        == own_sid
+    )
+
     herald_cli(database_url, "keys", "revoke", "--account", account, key)
     assert http.get("/v1/sms/campaigns").status_code == 401

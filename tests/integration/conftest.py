@@ -13,7 +13,11 @@ from application.directory import AddNumber, CreateAgent
 from domain import ids
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald, bootstrap
-from interfaces.settings import Settings
+from interfaces.settings import SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN, Settings
+
+# A second Twilio account the simulator knows, for accounts with credentials of their own.
+OTHER_TWILIO_SID = "AC" + "1" * 32
+OTHER_TWILIO_TOKEN = "other-auth-token"
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +80,13 @@ class SendingWorld:
         from interfaces.server import listen, serve_in_thread
         from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
 
-        self.sim = start_simulator_in_thread(SimulatorConfig(sent_delay=0.01, final_delay=0.02))
+        accounts = {
+            SIMULATOR_ACCOUNT_SID: SIMULATOR_AUTH_TOKEN,
+            OTHER_TWILIO_SID: OTHER_TWILIO_TOKEN,
+        }
+        self.sim = start_simulator_in_thread(
+            SimulatorConfig(accounts=accounts, sent_delay=0.01, final_delay=0.02)
+        )
         port = listen("127.0.0.1", 0).getsockname()[1]
         settings = Settings(
             database_url=database_url,

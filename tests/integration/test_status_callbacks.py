@@ -4,7 +4,13 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from interfaces.settings import SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN
-from tests.integration.conftest import SendingWorld, Tenant, wait_until
+from tests.integration.conftest import (
+    OTHER_TWILIO_SID,
+    OTHER_TWILIO_TOKEN,
+    SendingWorld,
+    Tenant,
+    wait_until,
+)
 
 
 def single(world: SendingWorld, tenant: Tenant) -> dict:
@@ -154,3 +160,18 @@ def test_duplicated_and_reordered_callbacks_from_the_simulator_settle_on_the_fin
     )
     assert final["error_code"] == 30003
     assert final["undelivered_at"] and final["sent_at"]
+
+
+def test_an_account_with_its_own_twilio_credentials_sends_and_is_verified_with_them(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    world.herald.directory.set_twilio_account(
+        sender.account_id, OTHER_TWILIO_SID, OTHER_TWILIO_TOKEN
+    )
+    message = single(world, sender)  # delivered: callbacks signed with the other token passed
+    sent = [m for m in world.sent(sender.from_number) if m["sid"] == message["twilio_sid"]]
+    assert sent[0]["account_sid"] == OTHER_TWILIO_SID
+    forged = {**callback_params(message, "failed"), "AccountSid": OTHER_TWILIO_SID}
+    assert (
+        post_callback(world, message["message_id"], forged).status_code == 403
+    )  # signed with the default token
