@@ -53,3 +53,8 @@ def create_database(url: str, name: str) -> str:
     parts = conninfo_to_dict(url)
     parts["dbname"] = name
     return psycopg.conninfo.make_conninfo(**parts)  # type: ignore[arg-type]
+
+
+def drop_database(url: str, name: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.database import create_database, embedded_url
+from interfaces.database import create_database, drop_database, embedded_url
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,9 @@ def database_url() -> Iterator[str]:
     server = os.environ.get("DATABASE_URL") or embedded_url(
         Path(tempfile.mkdtemp(prefix="herald-pg-"))
     )
-    yield create_database(server, f"herald_test_{os.getpid()}")
+    name = f"herald_test_{os.getpid()}"
+    yield create_database(server, name)
+    drop_database(server, name)
 
 
 FIGURES: list[str] = []
