@@ -2,6 +2,7 @@
 
 import base64
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,14 @@ CAMPAIGN_COLUMNS = """
 """
 
 
+def fetch_rows(
+    pool: ConnectionPool, query: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    """One query on a pooled connection, its rows as dicts."""
+    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
 def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode("|".join(str(p) for p in parts).encode()).decode()
 
@@ -58,8 +67,7 @@ class Queries:
         self.currency = currency
 
     def _rows(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+        return fetch_rows(self.pool, query, params)
 
     def api_key(self, key_id: UUID) -> tuple[UUID, str] | None:
         """(account_id, secret_hash) of a key that is not revoked."""

@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from domain.sending import RETRYABLE_ERRORS
+from projections.queries import fetch_rows
 
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS dispatch;
@@ -77,8 +78,7 @@ class WorkQueue:
         self._held: dict[UUID, int] = {}
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+        return fetch_rows(self.pool, query, params)
 
     # Lanes ---------------------------------------------------------------------------
 
