@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import math
 import queue
 import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -33,8 +35,9 @@ from domain.errors import InvalidTransition
 from domain.message import AttemptState, Message, campaign_message_id
 from domain.pacing import SlidingWindow
 from domain.phone import time_zones
+from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, held_until
 from domain.segments import count_segments
-from domain.sending import OPT_OUT_ERROR, quiet_until, retry_delay
+from domain.sending import OPT_OUT_ERROR, retry_delay
 from domain.template import compile_template
 
 log = logging.getLogger("herald.dispatch")
@@ -55,12 +58,32 @@ class DispatchConfig:
     auto_pause_failures: int = 15
 
 
+# Never submitted: tried again once the plan finds it due and outside quiet hours.
+QUIET_HOURS_BEGAN = SubmitOutcome("deferred", error_message="quiet hours began before it could go")
+
+
 @dataclass
 class Planned:
     message: Message
     lane: str
     mps: int
+    quiet_from: datetime | None  # it must go before the account's quiet hours begin
     window_entry: list[float] = field(default_factory=list)
+    go_before: float = math.inf  # the same on the monotonic clock
+
+
+class Policies:
+    """Quiet-hours policies of the accounts met in one plan, each read once."""
+
+    def __init__(self, read_models: ReadModels) -> None:
+        self.read_models = read_models
+        self._known: dict[UUID, QuietHours | None] = {}
+
+    def of(self, account_id: UUID) -> QuietHours | None:
+        if account_id not in self._known:
+            found = self.read_models.quiet_hours([account_id])
+            self._known[account_id] = found.get(account_id, DEFAULT_QUIET_HOURS)
+        return self._known[account_id]
 
 
 @lru_cache(maxsize=200_000)
@@ -147,10 +170,11 @@ class Dispatcher:
         cursor = {}
         for lane in lanes:
             self._lease_ends[lane.phone_number] = claimed_at + lane.lease_left
-            cursor[lane.phone_number] = max(now, lane.next_at)
-            if lane.taken_over_at is not None:
+            cursor[lane.phone_number] = now + timedelta(seconds=lane.next_in)
+            if lane.taken_over_ago is not None:
                 # Another dispatcher had it: leave a whole window after its last chance to send.
-                cursor[lane.phone_number] = max(cursor[lane.phone_number], lane.taken_over_at)
+                last_chance = now - timedelta(seconds=lane.taken_over_ago)
+                cursor[lane.phone_number] = max(cursor[lane.phone_number], last_chance)
                 cursor[lane.phone_number] += timedelta(seconds=1 + self.config.margin)
         cursor = {phone: at for phone, at in cursor.items() if at < end}
         mps = {lane.phone_number: lane.mps for lane in lanes}
@@ -158,17 +182,20 @@ class Dispatcher:
             return 0
         planned: list[tuple[datetime, Planned]] = []
         held: Counter[UUID] = Counter()
+        policies = self._policies()
 
         def take(message: Message) -> None:
             lane = message.from_number
-            planned.append((cursor[lane], Planned(message, lane, mps[lane])))
+            policy = policies.of(message.account_id)
+            quiet_from = policy.begins(zones_of(message.to), cursor[lane]) if policy else None
+            planned.append((cursor[lane], Planned(message, lane, mps[lane], quiet_from)))
             cursor[lane] += timedelta(seconds=self._spacing(message.segments, mps[lane]))
 
         for message_id in self.work.due_messages(list(cursor), now, limit=5000):
             message: object = self.store.repository.get(message_id)
             if not isinstance(message, Message) or cursor.get(message.from_number, end) >= end:
                 continue
-            if self._quiet(message.to, now):
+            if self._held(policies, message.account_id, message.to, cursor[message.from_number]):
                 continue
             if message.campaign_id is not None:
                 if not self.work.hold(message.campaign_id):
@@ -176,6 +203,8 @@ class Dispatcher:
                 held[message.campaign_id] += 1
             take(message)
 
+        quiet: dict[UUID, datetime] = {}  # campaigns with nothing planned: until when they wait
+        sending: set[UUID] = set()
         for campaign in self.work.running_campaigns(list(cursor)):
             budgets = {
                 lane: int((end - cursor[lane]).total_seconds() * mps[lane]) + 1
@@ -186,7 +215,12 @@ class Dispatcher:
                 continue
             render = compile_template(campaign.message_template)
             for due in self.work.due_recipients(campaign.campaign_id, budgets):
-                if cursor[due.from_number] >= end or self._quiet(due.phone, now):
+                if cursor[due.from_number] >= end:
+                    continue
+                # Checked at the time it would go, so nothing goes inside the window.
+                wait = self._held(policies, campaign.account_id, due.phone, cursor[due.from_number])
+                if wait is not None:
+                    quiet[campaign.campaign_id] = min(wait, quiet.get(campaign.campaign_id, wait))
                     continue
                 body = render(due.variables)
                 segments = count_segments(body)
@@ -206,9 +240,16 @@ class Dispatcher:
                         attempted_by=self.config.name,
                     )
                 )
+                sending.add(campaign.campaign_id)
                 self.work.hold(campaign.campaign_id, check=False)  # one per submission
                 held[campaign.campaign_id] += 1
             self.work.let_go(campaign.campaign_id)  # the hold taken to plan
+            if campaign.campaign_id in sending and campaign.held_until is not None:
+                self._quietly(self.campaigns.end_hold, campaign.campaign_id)
+            elif campaign.campaign_id in quiet and campaign.campaign_id not in sending:
+                until = quiet[campaign.campaign_id]
+                if campaign.held_until != until:
+                    self._quietly(self.campaigns.hold_for_quiet_hours, campaign.campaign_id, until)
 
         if not planned:
             return 0
@@ -227,19 +268,37 @@ class Dispatcher:
             self.read_models.catch_up()
             return 0
         self.read_models.catch_up(until=position)
-        self.work.advance_lanes(self.config.name, cursor)
+        planned_until = self.clock.now()
+        self.work.advance_lanes(
+            self.config.name,
+            {lane: (at - planned_until).total_seconds() for lane, at in cursor.items()},
+        )
         start = time.monotonic()
         with self._heap_changed:
             for at, item in planned:
                 self._sequence += 1
                 due_at = start + (at - now).total_seconds()
+                if item.quiet_from is not None:
+                    item.go_before = start + (item.quiet_from - now).total_seconds()
                 self._heap.append((due_at, self._sequence, item))
             self._heap.sort()
             self._heap_changed.notify_all()
         return len(planned)
 
-    def _quiet(self, phone: str, now: datetime) -> bool:
-        return quiet_until(zones_of(phone), now) is not None
+    def _policies(self) -> "Policies":
+        """The accounts' quiet hours, read once per plan."""
+        return Policies(self.read_models)
+
+    @staticmethod
+    def _held(policies: "Policies", account_id: UUID, phone: str, at: datetime) -> datetime | None:
+        """Until when the account's quiet hours hold a message to `phone` due `at`, if they do."""
+        return held_until(policies.of(account_id), zones_of(phone), at)
+
+    @staticmethod
+    def _quietly(change: Callable[..., None], *args: object) -> None:
+        """A campaign's hold is news, not a duty: a cancel or pause recorded meanwhile wins."""
+        with contextlib.suppress(InvalidTransition, IntegrityError):
+            change(*args)
 
     # Submitting ----------------------------------------------------------------------
 
@@ -257,6 +316,12 @@ class Dispatcher:
                     heapq.heappop(self._heap)
                     self._dropped(item)
                     continue
+                if now >= item.go_before:
+                    # Late (the window or the machine held it up): quiet hours have begun.
+                    heapq.heappop(self._heap)
+                    self._results.put((item, QUIET_HOURS_BEGAN))
+                    self._let_go_later(item)
+                    continue
                 window = self._windows.setdefault(item.lane, SlidingWindow())
                 not_before = max(due_at, window.earliest(now, item.message.segments, item.mps))
                 if not_before > now:
@@ -270,6 +335,10 @@ class Dispatcher:
 
     def _dropped(self, item: Planned) -> None:
         log.warning("lease_lost", extra={"number": item.lane, "message_id": str(item.message.id)})
+        self._let_go_later(item)
+
+    def _let_go_later(self, item: Planned) -> None:
+        """Release the campaign hold of a submission that will not be made, off this thread."""
         if item.message.campaign_id is not None:
             threading.Thread(target=self.work.let_go, args=(item.message.campaign_id,)).start()
 

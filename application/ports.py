@@ -8,6 +8,8 @@ from uuid import UUID
 
 import msgspec
 
+from domain.quiet_hours import QuietHours
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -26,6 +28,10 @@ class ReadModels(Protocol):
 
     def opted_out(self, account_id: UUID, phones: Iterable[str]) -> set[str]:
         """Which of these phones have opted out of this account's messages."""
+        ...
+
+    def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
+        """Each account's quiet-hours policy (None: off)."""
         ...
 
 

@@ -7,14 +7,16 @@ import msgspec
 
 from application.directory import Directory
 from application.errors import ValidationFailed, problem
+from application.fields import text_problems
 from application.policy import Policy
 from application.ports import Clock, ReadModels
 from application.store import EventStore
 from domain.message import Message
 from domain.phone import PhoneValidator, time_zones
+from domain.quiet_hours import DEFAULT_QUIET_HOURS
 from domain.recipients import message_problem
 from domain.segments import count_segments
-from domain.sending import quiet_until
+from domain.text import MESSAGE_CHARS
 
 
 class SendSms(msgspec.Struct):
@@ -61,14 +63,15 @@ class SingleSms:
             errors.append(
                 problem("message", command.message[:40] + "…", "message_too_long", too_long)
             )
-        elif not command.message.strip():
-            errors.append(problem("message", command.message, "required", "must not be empty"))
+        else:
+            errors += text_problems("message", command.message, MESSAGE_CHARS, multiline=True)
         if errors:
             raise ValidationFailed("the message has invalid fields", errors)
         assert agent_id is not None
         now = self.clock.now()
-        # In quiet hours (21:00-09:00 where the phone is) it is held until they end.
-        held_until = quiet_until(time_zones(command.to), now)
+        # In the account's quiet hours (where the phone is) it is held until they end.
+        policy = self.read_models.quiet_hours([account_id]).get(account_id, DEFAULT_QUIET_HOURS)
+        held_until = policy.held_until(time_zones(command.to), now) if policy else None
         segments = count_segments(command.message)
         message = Message(
             id=uuid4(),

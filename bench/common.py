@@ -4,13 +4,14 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from interfaces.database import create_database, embedded_url
 from tests.e2e.conftest import HERALD, herald_cli
 
-__all__ = ["HERALD", "fresh_database", "p99", "tenant", "timed"]
+__all__ = ["HERALD", "exactly_once", "fresh_database", "p99", "tenant", "timed"]
 
 
 def fresh_database(name: str) -> str:
@@ -23,6 +24,7 @@ def fresh_database(name: str) -> str:
 def tenant(database_url: str) -> tuple[str, str, str]:
     """(key, agent_id, from_number) of a fresh account."""
     account = herald_cli(database_url, "accounts", "create", "bench")
+    herald_cli(database_url, "accounts", "quiet-hours", account, "--off")  # figures at any hour
     key = herald_cli(database_url, "keys", "create", "--account", account)
     agent = herald_cli(database_url, "agents", "create", "--account", account, "--name", "b")
     number = "+447446466847"
@@ -40,3 +42,22 @@ def timed(action: Callable[[], object]) -> float:
 
 def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98]
+
+
+def exactly_once(phones: Iterable[str], messages: Iterable[dict[str, object]]) -> bool:
+    """Print how many recipients the simulator's record shows texted twice or never, and
+    whether every recipient got exactly one message."""
+    got = Counter(str(m["to"]) for m in messages)
+    expected = set(phones)
+    duplicates = {phone: n for phone, n in got.items() if n > 1}
+    lost = expected - set(got)
+    strangers = set(got) - expected
+    print(
+        f"exactly once: {len(expected)} recipients, duplicates {len(duplicates)}"
+        f" ({sum(duplicates.values()) - len(duplicates)} extra messages), losses {len(lost)},"
+        f" to others {len(strangers)}"
+    )
+    if duplicates or lost or strangers:
+        print(f"FAILED: e.g. twice {sorted(duplicates)[:5]}, never {sorted(lost)[:5]}")
+        return False
+    return True

@@ -5,6 +5,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidTransition
+from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 
 
 class Account(Aggregate):
@@ -12,6 +13,13 @@ class Account(Aggregate):
     def __init__(self, name: str) -> None:
         self.name = name
         self.twilio_account_sid: str | None = None
+        self.quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+
+    @event("QuietHoursSet")
+    def set_quiet_hours(self, start: str | None, end: str | None) -> None:
+        """The window ('HH:MM' in the recipient's local time) in which nothing is submitted;
+        both None: off. Recorded at creation too, so history says which window held when."""
+        self.quiet_hours = None if start is None or end is None else QuietHours.parse(start, end)
 
     @event("TwilioAccountSet")
     def use_twilio_account(self, account_sid: str) -> None:

@@ -6,6 +6,7 @@ docs/architecture.md): its recipients are recorded in `RecipientBatch` aggregate
 sending history lives on its own `Message` aggregate, created when it is first submitted.
 """
 
+import re
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -22,6 +23,16 @@ SCHEDULE_STATUS = {
     "schedule": CampaignStatus.SCHEDULED,
     "draft": CampaignStatus.DRAFT,
 }
+
+
+# Printable ASCII, as an HTTP header value can carry it unchanged, and short enough to log.
+IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+
+
+def idempotency_key_problem(key: str) -> str | None:
+    if IDEMPOTENCY_KEY.fullmatch(key) is None:
+        return "must be 1 to 255 printable ASCII characters"
+    return None
 
 
 def campaign_id_for_key(account_id: UUID, idempotency_key: str) -> UUID:
@@ -65,6 +76,7 @@ class Campaign(Aggregate):
         self.status = SCHEDULE_STATUS[schedule_type]
         self.paused_from = self.status
         self.retry_rounds = 0
+        self.held_until: datetime | None = None
 
     def batch_ids(self) -> list[UUID]:
         return [batch_id(self.id, n) for n in range(self.batch_count)]
@@ -117,6 +129,31 @@ class Campaign(Aggregate):
     @event("Resumed")
     def _resumed(self, at: datetime, status: str) -> None:
         self.status = CampaignStatus(status)
+
+    def hold_for_quiet_hours(self, until: datetime, at: datetime) -> bool:
+        """Every recipient due now waits for the account's quiet hours to end at `until`;
+        False when that was already recorded."""
+        if self.status != CampaignStatus.RUNNING:
+            raise InvalidTransition(f"a {self.status} campaign is not sending")
+        if self.held_until == until:
+            return False
+        self._held(until=until, at=at)
+        return True
+
+    @event("HeldForQuietHours")
+    def _held(self, until: datetime, at: datetime) -> None:
+        self.held_until = until
+
+    def end_hold(self, at: datetime) -> bool:
+        """Sending goes on (the window ended, or the policy changed); False if not held."""
+        if self.held_until is None:
+            return False
+        self._hold_ended(at=at)
+        return True
+
+    @event("HoldEnded")
+    def _hold_ended(self, at: datetime) -> None:
+        self.held_until = None
 
     def finish(self, at: datetime, all_failed: bool) -> None:
         """No recipient is left to submit: done, or failed when every submission failed."""

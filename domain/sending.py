@@ -1,11 +1,9 @@
-"""Rules of sending: which number of a pool a phone gets, retry backoff, quiet hours, and
-how Twilio's answers and callback statuses map to Herald's terms."""
+"""Rules of sending: which number of a pool a phone gets, retry backoff, and how Twilio's
+answers and callback statuses map to Herald's terms."""
 
 import random
 import zlib
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from domain.status import RecipientStatus
 
@@ -40,32 +38,3 @@ def retry_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float 
     """Exponential backoff with full jitter between half and all of the step."""
     step = min(cap, base * 2 ** max(0, attempt - 1))
     return step * (0.5 + rng.random() / 2)
-
-
-QUIET_START = time(21, 0)
-QUIET_END = time(9, 0)
-
-
-def _is_quiet(local: datetime, start: time, end: time) -> bool:
-    t = local.time()
-    return t >= start or t < end if start > end else start <= t < end
-
-
-def quiet_until(
-    zones: Sequence[str], now: datetime, start: time = QUIET_START, end: time = QUIET_END
-) -> datetime | None:
-    """None when no zone of the phone is in quiet hours, else when the last one leaves them."""
-    moment = now
-    for _ in range(4):  # zones far apart could push each other; a few rounds settle it
-        quiet = [z for z in zones if _is_quiet(moment.astimezone(ZoneInfo(z)), start, end)]
-        if not quiet:
-            return None if moment == now else moment
-        moment = max(_next_end(moment.astimezone(ZoneInfo(z)), end) for z in quiet)
-    return moment
-
-
-def _next_end(local: datetime, end: time) -> datetime:
-    candidate = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
-    if candidate <= local:
-        candidate = (candidate + timedelta(days=1)).replace(hour=end.hour, minute=end.minute)
-    return candidate

@@ -7,6 +7,7 @@ import msgspec
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
+from domain.quiet_hours import DEFAULT_QUIET_HOURS
 from domain.sending import CALLBACK_STATUS, RETRYABLE_ERRORS, sender_for
 from domain.status import RecipientStatus
 
@@ -75,9 +76,26 @@ def apply_events(cur: Cursor[Any], events: Sequence[Any]) -> None:
 
 @handles("Account.Created")
 def account_created(cur: Writes, e: Any) -> None:
+    # An account holds the default window until a QuietHoursSet says otherwise.
     cur.execute(
-        "INSERT INTO herald.accounts VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-        (e.originator_id, e.name, e.timestamp),
+        "INSERT INTO herald.accounts (account_id, name, created_at, quiet_hours_start,"
+        " quiet_hours_end) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (
+            e.originator_id,
+            e.name,
+            e.timestamp,
+            DEFAULT_QUIET_HOURS.start,
+            DEFAULT_QUIET_HOURS.end,
+        ),
+    )
+
+
+@handles("Account.QuietHoursSet")
+def quiet_hours_set(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.accounts SET quiet_hours_start = %s, quiet_hours_end = %s"
+        " WHERE account_id = %s",
+        (e.start, e.end, e.originator_id),
     )
 
 
@@ -196,6 +214,21 @@ def campaign_paused(cur: Writes, e: Any) -> None:
 @handles("Campaign.Resumed")
 def campaign_resumed(cur: Writes, e: Any) -> None:
     _campaign_status(cur, e, e.status, paused_reason=None)
+
+
+@handles("Campaign.HeldForQuietHours")
+def campaign_held(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.campaigns SET held_until = %s WHERE campaign_id = %s",
+        (e.until, e.originator_id),
+    )
+
+
+@handles("Campaign.HoldEnded")
+def campaign_hold_ended(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.campaigns SET held_until = NULL WHERE campaign_id = %s", (e.originator_id,)
+    )
 
 
 @handles("Campaign.Completed")

@@ -22,6 +22,7 @@ from psycopg import Connection, sql
 from psycopg_pool import ConnectionPool
 
 from application.store import EventStore
+from domain.quiet_hours import QuietHours
 from projections.handlers import apply_events
 
 log = structlog.get_logger()
@@ -121,6 +122,18 @@ class Projector:
             return set()
         opted = {r[0] for r in rows}
         return {phone for phone in phones if phone in opted}
+
+    def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT account_id, quiet_hours_start, quiet_hours_end FROM herald.accounts"
+                " WHERE account_id = ANY(%s)",
+                (list(account_ids),),
+            ).fetchall()
+        return {
+            account_id: QuietHours(start, end) if start is not None and end is not None else None
+            for account_id, start, end in rows
+        }
 
     def rebuild(self) -> None:
         """Drop every read model and replay the whole log into fresh tables."""

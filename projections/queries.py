@@ -15,6 +15,7 @@ from domain import ids
 from domain.message import campaign_message_id
 from domain.status import counts_from
 from projections.views import (
+    AccountView,
     AgentView,
     CampaignDetailView,
     CampaignPage,
@@ -23,6 +24,7 @@ from projections.views import (
     CreatedCampaignView,
     MessageView,
     NumberView,
+    QuietHoursView,
     RecipientPage,
     RecipientView,
     ThreadEntry,
@@ -31,8 +33,8 @@ from projections.views import (
 CAMPAIGN_COLUMNS = """
     c.campaign_id, c.name, c.status, c.paused_reason,
     c.source, c.agent_id, c.from_numbers, c.created_at,
-    c.scheduled_at, c.segments_total, c.duplicates_removed, jsonb_array_length(c.skipped) AS
-    skipped_count, c.warnings, c.recipient_count,
+    c.scheduled_at, c.held_until, c.segments_total, c.duplicates_removed,
+    jsonb_array_length(c.skipped) AS skipped_count, c.warnings, c.recipient_count,
     (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM herald.campaign_status_counts s
       WHERE s.campaign_id = c.campaign_id AND s.n > 0) AS status_counts,
     (SELECT coalesce(sum(n.mps), 0) FROM herald.sender_numbers n
@@ -77,6 +79,19 @@ class Queries:
         )
         return (rows[0]["account_id"], rows[0]["secret_hash"]) if rows else None
 
+    def account_count(self) -> int:
+        return int(self._rows("SELECT count(*) AS n FROM herald.accounts", ())[0]["n"])
+
+    def account_with_number(self, name: str, phone_number: str) -> tuple[UUID, UUID] | None:
+        """(account_id, agent_id) of the account called `name` that owns the sender number."""
+        rows = self._rows(
+            "SELECT a.account_id, n.agent_id FROM herald.accounts a"
+            " JOIN herald.sender_numbers n ON n.account_id = a.account_id"
+            " WHERE a.name = %s AND n.phone_number = %s",
+            (name, phone_number),
+        )
+        return (rows[0]["account_id"], rows[0]["agent_id"]) if rows else None
+
     def _campaign_view(self, row: dict[str, Any]) -> dict[str, Any]:
         status_counts: dict[str, int] = row["status_counts"]
         counts = counts_from(status_counts)
@@ -97,6 +112,7 @@ class Queries:
                 str((self.price * row["segments_total"]).quantize(Decimal("0.01"))), self.currency
             ),
             "estimated_completion_at": self._eta(row, counts),
+            "held_until": row["held_until"] if row["status"] == "running" else None,
             "duplicates_removed": row["duplicates_removed"],
             "skipped_count": row["skipped_count"],
             "warnings": row["warnings"],
@@ -111,7 +127,9 @@ class Queries:
         if not sendable:
             return None
         remaining = row["segments_total"] * counts["pending_count"] / sendable
-        start = max(filter(None, (row["scheduled_at"], row["created_at"])))
+        # A campaign waiting for quiet hours to end starts again when they do.
+        held = row["held_until"] if row["status"] == "running" else None
+        start = max(filter(None, (row["scheduled_at"], row["created_at"], held)))
         return start + timedelta(seconds=math.ceil(remaining / row["mps_total"]))
 
     def campaign(self, account_id: UUID, campaign_id: UUID) -> CampaignView | None:
@@ -262,6 +280,18 @@ class Queries:
                 for t in thread
             ],
         )
+
+    def account(self, account_id: UUID) -> AccountView | None:
+        rows = self._rows(
+            "SELECT name, quiet_hours_start, quiet_hours_end FROM herald.accounts"
+            " WHERE account_id = %s",
+            (account_id,),
+        )
+        if not rows:
+            return None
+        start, end = rows[0]["quiet_hours_start"], rows[0]["quiet_hours_end"]
+        quiet = None if start is None else QuietHoursView(f"{start:%H:%M}", f"{end:%H:%M}")
+        return AccountView(ids.public_id(ids.ACCOUNT, account_id), rows[0]["name"], quiet)
 
     def agents(self, account_id: UUID) -> list[AgentView]:
         rows = self._rows(

@@ -10,8 +10,12 @@ CREATE TABLE IF NOT EXISTS herald.projection_tracking (
 CREATE TABLE IF NOT EXISTS herald.accounts (
     account_id uuid PRIMARY KEY,
     name text NOT NULL,
-    created_at timestamptz NOT NULL
+    created_at timestamptz NOT NULL,
+    quiet_hours_start time,  -- the account's quiet hours (recipient's local time); NULL: off
+    quiet_hours_end time
 );
+ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS quiet_hours_start time DEFAULT '21:00',
+    ADD COLUMN IF NOT EXISTS quiet_hours_end time DEFAULT '09:00';
 
 CREATE TABLE IF NOT EXISTS herald.api_keys (
     key_id uuid PRIMARY KEY,
@@ -60,8 +64,10 @@ CREATE TABLE IF NOT EXISTS herald.campaigns (
     warnings jsonb NOT NULL,
     paused_reason text,
     finished_at timestamptz,
-    retry_round integer NOT NULL DEFAULT 0
+    retry_round integer NOT NULL DEFAULT 0,
+    held_until timestamptz  -- waiting for quiet hours to end, until then
 );
+ALTER TABLE herald.campaigns ADD COLUMN IF NOT EXISTS held_until timestamptz;
 CREATE INDEX IF NOT EXISTS campaigns_by_status ON herald.campaigns (status, scheduled_at);
 CREATE INDEX IF NOT EXISTS campaigns_by_account
     ON herald.campaigns (account_id, created_at DESC, campaign_id DESC);

@@ -43,6 +43,7 @@ class CampaignView(msgspec.Struct, kw_only=True):
     segments_total: int
     estimated_cost: Cost
     estimated_completion_at: datetime | None
+    held_until: datetime | None  # its due recipients wait for quiet hours to end, until then
     duplicates_removed: int
     skipped_count: int
     warnings: list[str]
@@ -98,6 +99,17 @@ class MessageView(msgspec.Struct, kw_only=True):
     deferred_until: datetime | None
     attempts: int
     conversation: list[ThreadEntry]
+
+
+class QuietHoursView(msgspec.Struct):
+    start: str  # "21:00", in each recipient's local time
+    end: str
+
+
+class AccountView(msgspec.Struct):
+    account_id: str
+    name: str
+    quiet_hours: QuietHoursView | None  # None: off
 
 
 class AgentView(msgspec.Struct):

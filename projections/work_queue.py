@@ -37,11 +37,14 @@ CREATE TABLE IF NOT EXISTS dispatch.lanes (
 
 @dataclass(frozen=True)
 class Lane:
+    """A leased number. Its times are durations from the database's now, so that the
+    dispatchers coordinate on one clock whatever clock each plans with."""
+
     phone_number: str
     mps: int
-    next_at: datetime  # the earliest time the next segment may go
+    next_in: float  # seconds until the next segment may go (0: now)
     lease_left: float  # seconds until the lease runs out unless renewed
-    taken_over_at: datetime | None  # when another dispatcher's lease ended, if it had one
+    taken_over_ago: float | None  # seconds since another dispatcher's lease ended, if it had one
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class CampaignToSend:
     agent_id: UUID
     message_template: str
     from_numbers: list[str]
+    held_until: datetime | None  # recorded as waiting for quiet hours to end
 
 
 @dataclass(frozen=True)
@@ -104,24 +108,28 @@ class WorkQueue:
                     FOR UPDATE SKIP LOCKED LIMIT %(limit)s
                 ) free
                 WHERE l.phone_number = free.phone_number
-                RETURNING l.phone_number, l.mps, greatest(l.next_at, now()) AS next_at,
+                RETURNING l.phone_number, l.mps,
+                    greatest(extract(epoch FROM l.next_at - now())::float, 0) AS next_in,
                     extract(epoch FROM l.leased_until - now())::float AS lease_left,
                     CASE WHEN free.previous_owner IS DISTINCT FROM %(owner)s
-                        THEN free.previous_until END AS taken_over_at
+                        THEN extract(epoch FROM now() - free.previous_until)::float
+                    END AS taken_over_ago
                 """,
                 {"owner": owner, "lease": lease_seconds, "limit": limit},
             ).fetchall()
         return [Lane(**r) for r in claimed]
 
-    def advance_lanes(self, owner: str, next_at: dict[str, datetime]) -> None:
-        if not next_at:
+    def advance_lanes(self, owner: str, next_in: dict[str, float]) -> None:
+        """The numbers' next segments may go no sooner than these seconds from now."""
+        if not next_in:
             return
         with self.pool.connection() as conn:
             conn.execute(
-                "UPDATE dispatch.lanes l SET next_at = greatest(l.next_at, v.next_at)"
-                " FROM unnest(%s::text[], %s::timestamptz[]) AS v(phone_number, next_at)"
+                "UPDATE dispatch.lanes l"
+                " SET next_at = greatest(l.next_at, now() + make_interval(secs => v.next_in))"
+                " FROM unnest(%s::text[], %s::float8[]) AS v(phone_number, next_in)"
                 " WHERE l.phone_number = v.phone_number AND l.owner = %s",
-                (list(next_at), list(next_at.values()), owner),
+                (list(next_in), list(next_in.values()), owner),
             )
 
     def release_lanes(self, owner: str) -> None:
@@ -148,7 +156,7 @@ class WorkQueue:
 
     def running_campaigns(self, lanes: Sequence[str]) -> list[CampaignToSend]:
         rows = self._rows(
-            "SELECT campaign_id, account_id, agent_id, message_template, from_numbers"
+            "SELECT campaign_id, account_id, agent_id, message_template, from_numbers, held_until"
             " FROM herald.campaigns WHERE status = 'running' AND from_numbers && %s"
             " ORDER BY created_at, campaign_id",
             (list(lanes),),

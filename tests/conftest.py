@@ -7,6 +7,7 @@ tests start themselves (as a newcomer's laptop would), so both paths stay workin
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ def database_url() -> Iterator[str]:
     name = f"herald_test_{os.getpid()}"
     yield create_database(server, name)
     drop_database(server, name)
+
+
+class ShiftedClock:
+    """Real time, moved to another moment: `ShiftedClock(at)` reads `at` now and runs on at
+    the real pace, so the dispatcher's pacing stays real while the hour is the test's."""
+
+    def __init__(self, at: datetime) -> None:
+        self.offset = at - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
 
 
 FIGURES: list[str] = []

@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from application.directory import AddNumber, CreateAgent
+from application.ports import Clock
 from domain import ids
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald, bootstrap
@@ -32,9 +33,12 @@ class Tenant:
 
     counter = 0
 
-    def __init__(self, herald: Herald) -> None:
+    def __init__(self, herald: Herald, quiet_hours: tuple[str, str] | None = None) -> None:
         Tenant.counter += 1
         self.account_id: UUID = herald.directory.create_account(f"tenant {Tenant.counter}")
+        # An explicit policy (off unless a test asks for a window), so that what a test sends
+        # never depends on the hour it runs at.
+        herald.directory.set_quiet_hours(self.account_id, quiet_hours)
         self.key = herald.directory.create_key(self.account_id)
         agent = herald.directory.create_agent(self.account_id, CreateAgent("Reception", "Be kind."))
         self.agent_id = ids.public_id(ids.AGENT, agent)
@@ -75,7 +79,13 @@ def campaign_body(tenant: Tenant, **changes: object) -> dict[str, object]:
 class SendingWorld:
     """Herald's API and a dispatcher, both sending to the Twilio simulator over HTTP."""
 
-    def __init__(self, database_url: str, **dispatch: object) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        clock: Clock | None = None,
+        allowed_countries: frozenset[str] = frozenset({"GB"}),
+        **dispatch: object,
+    ) -> None:
         from interfaces.dispatcher import DispatcherProcess
         from interfaces.server import listen, serve_in_thread
         from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
@@ -92,8 +102,9 @@ class SendingWorld:
             database_url=database_url,
             twilio_api_base_url=self.sim.url,
             public_url=f"http://127.0.0.1:{port}",
+            allowed_countries=allowed_countries,
         )
-        self.herald = bootstrap(settings)
+        self.herald = bootstrap(settings, clock=clock)
         self.api = serve_in_thread(create_app(self.herald), port=port)
         options: dict[str, object] = {"lease": 2.0, "attempt_timeout": 3.0, "uncertain_delay": 0.5}
         options.update(dispatch)

@@ -75,7 +75,7 @@ class TenPastTenInLondon:
         return datetime(2026, 11, 26, 22, 10, tzinfo=UTC)
 
 
-def test_a_single_sms_in_quiet_hours_is_deferred_until_nine(herald: Herald, tenant: Tenant) -> None:
+def send_at_ten_past_ten(herald: Herald, tenant: Tenant) -> dict[str, object]:
     from dataclasses import replace
 
     from application.sms import SingleSms
@@ -90,6 +90,20 @@ def test_a_single_sms_in_quiet_hours_is_deferred_until_nine(herald: Herald, tena
     with TestClient(create_app(evening, follow_projection=False)) as client:
         response = client.post("/v1/sms", json=sms(tenant), headers=tenant.headers)
     assert response.status_code == 201
-    body = response.json()
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_a_single_sms_in_quiet_hours_is_deferred_until_nine(herald: Herald) -> None:
+    tenant = Tenant(herald, quiet_hours=("21:00", "09:00"))
+    body = send_at_ten_past_ten(herald, tenant)
     assert body["status"] == "pending"
     assert body["deferred_until"] == "2026-11-27T09:00:00Z"
+
+
+def test_a_single_sms_follows_its_accounts_own_window(herald: Herald) -> None:
+    assert send_at_ten_past_ten(herald, Tenant(herald)).get("deferred_until") is None  # off
+    late = Tenant(herald, quiet_hours=("23:00", "07:30"))
+    assert send_at_ten_past_ten(herald, late).get("deferred_until") is None
+    early = Tenant(herald, quiet_hours=("22:00", "07:30"))
+    assert send_at_ten_past_ten(herald, early)["deferred_until"] == "2026-11-27T07:30:00Z"
