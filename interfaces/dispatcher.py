@@ -7,7 +7,6 @@ loses nothing.
 """
 
 import logging
-import signal
 import threading
 from datetime import datetime
 from typing import Any
@@ -90,14 +89,3 @@ class DispatcherProcess:
         self.scheduler.shutdown(wait=True)
         self.dispatcher.stop()
         self.stopped.set()
-
-
-def run_dispatcher(herald: Herald) -> None:
-    """Run until SIGTERM or SIGINT, then finish what is planned and hand the numbers back."""
-    process = DispatcherProcess(herald)
-    process.start()
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: done.set())
-    done.wait()
-    process.stop()

@@ -3,20 +3,53 @@
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
 from interfaces.bootstrap import Herald
+from interfaces.stopping import StopRequest
 
 START_TIMEOUT = 10.0
+SHUTDOWN_GRACE = 10  # seconds open requests get to finish once stopping
 
 
-def run_api(herald: Herald, host: str, port: int) -> None:
+class _SignalFreeServer(uvicorn.Server):
+    """uvicorn, with signals left to the process's StopRequest: uvicorn's own handlers
+    re-raise SIGTERM once it has shut down, which killed the process before it stopped
+    the dispatcher and the embedded PostgreSQL, and a second Ctrl-C skipped the app's
+    shutdown hooks."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def serve_until_stopped(app: Any, host: str, port: int, stop: StopRequest) -> None:
+    """Serve `app` from this thread until a stop is requested; then stop taking requests,
+    let open ones finish and run the app's shutdown hooks."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )
+    server = _SignalFreeServer(config)
+    stop.on_stop(lambda: setattr(server, "should_exit", True))
+    server.run()
+
+
+def run_api(
+    herald: Herald, host: str, port: int, stop: StopRequest, follow_projection: bool = True
+) -> None:
     from interfaces.api.app import create_app
 
-    uvicorn.run(create_app(herald), host=host, port=port, log_level="warning", access_log=False)
+    serve_until_stopped(create_app(herald, follow_projection), host, port, stop)
 
 
 class ServerHandle:

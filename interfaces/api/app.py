@@ -15,6 +15,8 @@ from interfaces.api.sms import SmsController
 from interfaces.api.webhooks import WebhookController
 from interfaces.bootstrap import Herald
 
+FOLLOWER_STOP_TIMEOUT = 30.0  # seconds; it stops after its current batch
+
 
 @get("/healthz", operation_id="health", sync_to_thread=False, exclude_from_auth=True)
 def healthz() -> dict[str, str]:
@@ -23,13 +25,17 @@ def healthz() -> dict[str, str]:
 
 def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
     stop = threading.Event()
+    followers: list[threading.Thread] = []
 
     def start() -> None:
         if follow_projection:
-            herald.projector.follow(stop)
+            followers.append(herald.projector.follow(stop))
 
     def shutdown() -> None:
+        # Joined, so that whoever closes the pools next does not pull them from under it.
         stop.set()
+        for follower in followers:
+            follower.join(FOLLOWER_STOP_TIMEOUT)
 
     def provide_herald() -> Herald:
         return herald

@@ -1,19 +1,20 @@
 """Serving the simulator with uvicorn: in the foreground, or in a thread for tests."""
 
-import uvicorn
-
-from interfaces.server import ServerHandle, serve_in_thread
+from interfaces.server import ServerHandle, serve_in_thread, serve_until_stopped
 from interfaces.simulator.app import create_simulator_app
 from interfaces.simulator.config import SimulatorConfig, with_env_accounts
+from interfaces.stopping import StopRequest
 
 SimulatorHandle = ServerHandle
 
 
-def run_simulator(host: str, port: int, config: SimulatorConfig | None = None) -> None:
-    """Serve until interrupted; TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, when set, replace
-    the config's accounts."""
+def run_simulator(
+    host: str, port: int, stop: StopRequest, config: SimulatorConfig | None = None
+) -> None:
+    """Serve until a stop is requested; TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, when set,
+    replace the config's accounts."""
     app = create_simulator_app(with_env_accounts(config or SimulatorConfig()))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    serve_until_stopped(app, host, port, stop)
 
 
 def start_simulator_in_thread(
