@@ -11,15 +11,28 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.directory import Directory
 from application.errors import Conflict, NotFound, ValidationFailed, problem
+from application.fields import text_problems
 from application.policy import Policy
 from application.ports import CampaignLocks, Clock, NoCampaignLocks, ReadModels
 from application.store import EventStore, IntegrityError
 from domain import ids
-from domain.campaign import BATCH_SIZE, Campaign, RecipientBatch, batch_id, campaign_id_for_key
+from domain.campaign import (
+    BATCH_SIZE,
+    Campaign,
+    RecipientBatch,
+    batch_id,
+    campaign_id_for_key,
+    idempotency_key_problem,
+)
 from domain.errors import InvalidTransition
 from domain.phone import PhoneValidator
 from domain.recipients import RECOMMENDED_MESSAGE_CHARS, RecipientPlan, plan_recipients
+from domain.schedule import in_utc, schedule_problem
 from domain.status import RecipientStatus
+from domain.text import NAME_CHARS, TEMPLATE_CHARS, escaped
+
+# A pool larger than this is no campaign's; each number is looked up before recording.
+MAX_FROM_NUMBERS = 100
 
 VariableValue = str | int | float | bool
 
@@ -75,26 +88,25 @@ class Campaigns:
         source: str,
         idempotency_key: str | None = None,
     ) -> CampaignCreated:
+        errors: list[dict[str, Any]] = []
+        if idempotency_key is not None and (bad := idempotency_key_problem(idempotency_key)):
+            errors.append(problem("Idempotency-Key", escaped(idempotency_key), "invalid", bad))
+            idempotency_key = None  # the other fields are still checked, in the same answer
         fingerprint = request_hash(command) if idempotency_key else None
-        if idempotency_key:
+        if idempotency_key and not errors:
             existing = self._existing(account_id, idempotency_key, fingerprint)
             if existing is not None:
                 return CampaignCreated(existing, created=False)
         now = self.clock.now()
-        errors: list[dict[str, Any]] = []
         agent_id = self.directory.agent_of(account_id, command.agent_id)
         if agent_id is None:
             errors.append(problem("agent_id", command.agent_id, "unknown_agent", "no such agent"))
         from_numbers = self._check_from_numbers(account_id, agent_id, command, errors)
         scheduled_at = self._check_schedule(command, now, errors)
-        if not command.name.strip():
-            errors.append(problem("name", command.name, "required", "must not be empty"))
-        if not command.message_template.strip():
-            errors.append(
-                problem(
-                    "message_template", command.message_template, "required", "must not be empty"
-                )
-            )
+        errors += text_problems("name", command.name, NAME_CHARS)
+        errors += text_problems(
+            "message_template", command.message_template, TEMPLATE_CHARS, multiline=True
+        )
         plan = self._plan(account_id, command, errors)
         if errors:
             raise ValidationFailed("the campaign has invalid fields", errors)
@@ -227,6 +239,16 @@ class Campaigns:
             numbers, field = list(dict.fromkeys(command.from_numbers)), "from_numbers"
             if not numbers:
                 errors.append(problem(field, numbers, "required", "must name at least one number"))
+            if len(numbers) > MAX_FROM_NUMBERS:
+                errors.append(
+                    problem(
+                        field,
+                        f"{len(numbers)} numbers",
+                        "too_many_numbers",
+                        f"at most {MAX_FROM_NUMBERS} numbers",
+                    )
+                )
+                return []
         elif command.from_number is not None:
             numbers, field = [command.from_number], "from_number"
         else:
@@ -253,21 +275,11 @@ class Campaigns:
                     )
                 )
             return None
-        if at.tzinfo is None:
-            errors.append(
-                problem(
-                    "scheduled_at",
-                    at.isoformat(),
-                    "invalid_datetime",
-                    "must be RFC 3339 with a time zone, like 2026-05-20T09:00:00Z",
-                )
-            )
+        found = schedule_problem(at, now)
+        if found is not None:
+            errors.append(problem("scheduled_at", at.isoformat(), found.code, found.reason))
             return None
-        if at <= now:
-            errors.append(
-                problem("scheduled_at", at.isoformat(), "in_past", "must be in the future")
-            )
-        return at
+        return in_utc(at)  # recorded in UTC: nothing later converts (or overflows) it again
 
     def _plan(
         self, account_id: UUID, command: CreateCampaign, errors: list[dict[str, Any]]

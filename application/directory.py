@@ -10,12 +10,14 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
 from application.errors import Conflict, NotFound, ValidationFailed, problem
+from application.fields import text_problems
 from application.ports import ReadModels, TwilioSecrets
 from application.store import EventStore, IntegrityError
 from domain import ids
 from domain.account import Account, ApiKey
 from domain.agent import Agent, SenderNumber, number_id
-from domain.phone import PhoneValidator
+from domain.phone import E164, PhoneValidator
+from domain.text import NAME_CHARS, SECRET_CHARS, SYSTEM_PROMPT_CHARS
 
 MAX_MPS = 1000
 TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -31,6 +33,10 @@ class AddNumber(msgspec.Struct):
     phone_number: str
     agent_id: str
     mps: int = 1
+
+
+class NumberUnavailable(Conflict):
+    code = "number_unavailable"
 
 
 def hash_secret(secret: str) -> str:
@@ -52,6 +58,9 @@ class Directory:
         self.read_models.catch_up(until=position)
 
     def create_account(self, name: str) -> UUID:
+        errors = text_problems("name", name, NAME_CHARS)
+        if errors:
+            raise ValidationFailed("invalid account", errors)
         account = Account(name=name)
         self._record(account)
         return account.id
@@ -70,8 +79,9 @@ class Directory:
             errors.append(
                 problem("account_sid", account_sid, "invalid", "must be AC and 32 hex digits")
             )
-        if not auth_token.strip():
-            errors.append(problem("auth_token", "", "required", "must not be empty"))
+        if text_problems("auth_token", auth_token, SECRET_CHARS):  # never shown back
+            reason = f"must be 1 to {SECRET_CHARS} characters, none a control character"
+            errors.append(problem("auth_token", "", "invalid", reason))
         if errors:
             raise ValidationFailed("invalid Twilio credentials", errors)
         account = self._owned(Account, account_id, account_id, "account", owner="id")
@@ -95,9 +105,14 @@ class Directory:
         self._record(key)
 
     def create_agent(self, account_id: UUID, command: CreateAgent) -> UUID:
-        errors = []
-        if not command.name.strip():
-            errors.append(problem("name", command.name, "required", "must not be empty"))
+        errors = text_problems("name", command.name, NAME_CHARS)
+        errors += text_problems(
+            "system_prompt",
+            command.system_prompt,
+            SYSTEM_PROMPT_CHARS,
+            multiline=True,
+            required=False,
+        )
         if errors:
             raise ValidationFailed("invalid agent", errors)
         agent = Agent(account_id=account_id, name=command.name, system_prompt=command.system_prompt)
@@ -130,7 +145,13 @@ class Directory:
         try:
             self._record(number)
         except IntegrityError:
-            raise Conflict(f"{command.phone_number} is already imported") from None
+            # A number is imported once, in whichever account; the answer is the same either
+            # way, so that it does not tell whether (or which) other account holds it.
+            message = "this number cannot be imported"
+            raise NumberUnavailable(
+                message,
+                [problem("phone_number", command.phone_number, NumberUnavailable.code, message)],
+            ) from None
         return number.id
 
     def agent_of(self, account_id: UUID, agent_id: str) -> UUID | None:
@@ -143,6 +164,8 @@ class Directory:
 
     def number_problem(self, account_id: UUID, agent_id: UUID | None, phone: str) -> str | None:
         """Why this account's agent may not send from `phone`, or None when it may."""
+        if not isinstance(phone, str) or E164.fullmatch(phone) is None:
+            return "is not an imported number of this account"
         try:
             number: object = self.store.repository.get(number_id(phone))
         except AggregateNotFoundError:

@@ -16,7 +16,8 @@ def public_id(prefix: str, uuid: UUID) -> str:
 
 def parse_public_id(prefix: str, value: str) -> UUID | None:
     """The UUID behind a public id, or None when it is not one of this kind."""
-    if not value.startswith(prefix) or len(value) != len(prefix) + 32:
+    # isascii: UUID() reads Arabic-Indic and other digits as hex digits too.
+    if not value.startswith(prefix) or len(value) != len(prefix) + 32 or not value.isascii():
         return None
     try:
         return UUID(hex=value[len(prefix) :])

@@ -15,7 +15,9 @@ from functools import cache
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
-E164 = re.compile(r"\+[1-9]\d{1,14}")
+# [0-9], not \d: \d also matches Arabic-Indic and other digits, so one number could be
+# spelt several ways (and escape opt-outs, which are keyed on the string).
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +26,7 @@ class PhoneProblem:
     reason: str
 
 
-NOT_E164 = PhoneProblem("not_e164", "must be in E.164 format, like +447911123456")
+NOT_E164 = PhoneProblem("not_e164", "must be in E.164 format, like +447446466847")
 INVALID = PhoneProblem("invalid_number", "is not a valid phone number")
 
 

@@ -1,8 +1,9 @@
 """Turning a campaign's requested recipients into the ones it will send to.
 
-One pass validates every phone and every rendered message, removes duplicates (the
-first occurrence wins), marks opted-out phones as suppressed and adds up segments.
-Every problem is reported with the recipient's index in the request.
+One pass validates every phone, every recipient's variables and every rendered message,
+removes duplicates (the first occurrence wins), marks opted-out phones as suppressed and
+adds up segments. Every problem is reported with the recipient's index in the request,
+and its value in a form the read models can hold (a skipped recipient's problem is kept).
 """
 
 from collections.abc import Container, Mapping, Sequence
@@ -11,9 +12,10 @@ from typing import NamedTuple
 
 from domain.phone import PhoneValidator
 from domain.segments import segment_count
-from domain.template import Variable, compile_template
+from domain.template import Variable, VariableRules, compile_template
+from domain.text import MESSAGE_CHARS, escaped
 
-MAX_MESSAGE_CHARS = 1600
+MAX_MESSAGE_CHARS = MESSAGE_CHARS
 RECOMMENDED_MESSAGE_CHARS = 600
 
 
@@ -58,11 +60,20 @@ def plan_recipients(
     plan = RecipientPlan()
     seen: set[str] = set()
     render = compile_template(template)
+    variable_rules = VariableRules()
     for index, (phone, variables) in enumerate(requested):
         problem = validator.problem(phone)
         if problem is not None:
             plan.problems.append(
-                RecipientProblem(index, "phone", phone, problem.code, problem.reason)
+                RecipientProblem(index, "phone", escaped(phone), problem.code, problem.reason)
+            )
+            continue
+        bad_variable = variable_rules.problem(variables)
+        if bad_variable is not None:
+            value, found = bad_variable
+            shown = escaped(value) if isinstance(value, str) else value
+            plan.problems.append(
+                RecipientProblem(index, "variables", shown, found.code, found.reason)
             )
             continue
         text = render(variables)

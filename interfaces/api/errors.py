@@ -47,7 +47,10 @@ def application_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any
     assert isinstance(exc, ApplicationError)
     if isinstance(exc, NotAuthorized):
         return error_response(401, exc.code, exc.message)
-    return error_response(STATUS_OF.get(type(exc), 400), exc.code, exc.message, exc.details)
+    # The nearest class that has a status: a subclass (e.g. NumberUnavailable) answers as
+    # its family (Conflict: 409) with its own code.
+    status = next((STATUS_OF[c] for c in type(exc).__mro__ if c in STATUS_OF), 400)
+    return error_response(status, exc.code, exc.message, exc.details)
 
 
 def validation_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -41,3 +41,17 @@ def test_rendered_message_over_1600_is_a_problem_and_over_600_a_warning() -> Non
     assert [(p.index, p.code) for p in plan.problems] == [(0, "message_too_long")]
     assert plan.long_messages == 1
     assert plan.segments_total == 5  # 700 GSM-7 characters: ceil(700 / 153)
+
+
+def test_bad_variables_are_a_problem_kept_in_a_storable_form() -> None:
+    plan = plan_recipients(
+        "Hi {{name}}",
+        [("+447111000001", {"name": "Sa\x00rah"}), ("+44711100\x0002", {}), ("+447111000003", {})],
+        gb,
+        set(),
+    )
+    assert [(p.index, p.field, p.code, p.value) for p in plan.problems] == [
+        (0, "variables", "control_character", "Sa\\u0000rah"),
+        (1, "phone", "not_e164", "+44711100\\u000002"),
+    ]
+    assert [r.phone for r in plan.recipients] == ["+447111000003"]
