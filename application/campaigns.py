@@ -172,6 +172,17 @@ class Campaigns:
     def finish(self, campaign_id: UUID, all_failed: bool) -> None:
         self._change(self._get(campaign_id), lambda c, at: c.finish(at, all_failed), strict=True)
 
+    def hold_for_quiet_hours(self, campaign_id: UUID, until: datetime) -> None:
+        """Record that the campaign's due recipients wait for quiet hours to end."""
+        campaign = self._get(campaign_id)
+        if campaign.hold_for_quiet_hours(until, self.clock.now()):
+            self.read_models.catch_up(until=self.store.record(campaign))
+
+    def end_hold(self, campaign_id: UUID) -> None:
+        campaign = self._get(campaign_id)
+        if campaign.end_hold(self.clock.now()):
+            self.read_models.catch_up(until=self.store.record(campaign))
+
     def auto_pause(self, campaign_id: UUID, reason: str) -> None:
         with self.locks.exclusive(campaign_id):
             campaign = self._get(campaign_id)

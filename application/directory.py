@@ -17,6 +17,7 @@ from domain import ids
 from domain.account import Account, ApiKey
 from domain.agent import Agent, SenderNumber, number_id
 from domain.phone import E164, PhoneValidator
+from domain.quiet_hours import DEFAULT_QUIET_HOURS, InvalidQuietHours, parse_clock_time
 from domain.text import NAME_CHARS, SECRET_CHARS, SYSTEM_PROMPT_CHARS
 
 MAX_MPS = 1000
@@ -62,8 +63,32 @@ class Directory:
         if errors:
             raise ValidationFailed("invalid account", errors)
         account = Account(name=name)
+        # Recorded explicitly, so the history says which window held from the start.
+        default = DEFAULT_QUIET_HOURS
+        account.set_quiet_hours(f"{default.start:%H:%M}", f"{default.end:%H:%M}")
         self._record(account)
         return account.id
+
+    def set_quiet_hours(self, account_id: UUID, window: tuple[str, str] | None) -> None:
+        """The account's quiet hours: ('HH:MM', 'HH:MM') in the recipient's local time, or
+        None to turn them off."""
+        start, end = window if window is not None else (None, None)
+        if start is not None and end is not None:
+            errors = []
+            for field, value in (("quiet_hours.start", start), ("quiet_hours.end", end)):
+                try:
+                    parse_clock_time(value)
+                except InvalidQuietHours as error:
+                    errors.append(problem(field, value, "invalid_time", str(error)))
+            if not errors and start == end:
+                errors.append(
+                    problem("quiet_hours.end", end, "empty_window", "must differ from start")
+                )
+            if errors:
+                raise ValidationFailed("invalid quiet hours", errors)
+        account = self._owned(Account, account_id, account_id, "account", owner="id")
+        account.set_quiet_hours(start, end)
+        self._record(account)
 
     def account_exists(self, account_id: UUID) -> bool:
         try:

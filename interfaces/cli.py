@@ -68,6 +68,21 @@ def accounts_twilio(account: str, sid: str, token: str) -> None:
     click.echo(sid)
 
 
+@accounts.command("quiet-hours")
+@click.argument("account")
+@click.option("--start", help="start of the window, HH:MM in each recipient's local time")
+@click.option("--end", help="end of the window, HH:MM")
+@click.option("--off", is_flag=True, help="turn quiet hours off: send at any hour")
+def accounts_quiet_hours(account: str, start: str | None, end: str | None, off: bool) -> None:
+    """Set when nothing is sent to a recipient (default 21:00-09:00), or turn it off."""
+    if off == bool(start or end) or (not off and not (start and end)):
+        raise click.UsageError("give --start and --end, or --off")
+    herald = _herald()
+    window = None if off else (str(start), str(end))
+    _run(lambda: herald.directory.set_quiet_hours(_account(account), window))
+    click.echo("quiet hours off" if window is None else f"quiet hours {start}-{end}")
+
+
 @main.group()
 def keys() -> None:
     """API keys."""

@@ -8,6 +8,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from interfaces.api.auth import authenticate
+from interfaces.api.account import AccountController
 from interfaces.api.campaigns import CampaignController
 from interfaces.api.directory import AgentController, NumberController
 from interfaces.api.errors import EXCEPTION_HANDLERS
@@ -47,6 +48,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             SmsController,
             AgentController,
             NumberController,
+            AccountController,
             WebhookController,
         ],
         dependencies={
