@@ -258,6 +258,8 @@ def up(host: str, port: int) -> None:
             console.print(f"agent_id: {demo.agent_id}   from_number: {demo.from_number}")
             console.print(f"Try: curl {url}/v1/sms/campaigns -H 'Authorization: Bearer {demo.key}'")
             click.echo(f"HERALD_API_KEY={demo.key}")
+            if demo.quiet_hours_notice:
+                console.print(demo.quiet_hours_notice)
         sys.stdout.flush()
         run_api(herald, host, port, stop, follow_projection=False)
 

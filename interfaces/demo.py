@@ -5,9 +5,14 @@ claim the seed's sender number, which the user may well import for themselves.
 """
 
 from dataclasses import dataclass
+from datetime import UTC
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from application.directory import AddNumber, CreateAgent
 from domain import ids
+from domain.phone import time_zones
+from domain.quiet_hours import held_until
 from interfaces.bootstrap import Herald
 
 DEMO_ACCOUNT = "Demo"
@@ -20,6 +25,7 @@ class Demo:
     agent_id: str
     from_number: str
     key: str
+    quiet_hours_notice: str | None  # set when quiet hours hold its campaigns right now
 
 
 def demo_account(herald: Herald) -> Demo | None:
@@ -41,10 +47,29 @@ def demo_account(herald: Herald) -> Demo | None:
     else:
         return None
     # Secrets are never stored, so each start makes a fresh demo key.
+    notice = quiet_hours_notice(herald, account_id)
     key = herald.directory.create_key(account_id)
     return Demo(
         ids.public_id(ids.ACCOUNT, account_id),
         ids.public_id(ids.AGENT, agent_id),
         DEMO_NUMBER,
         key,
+        notice,
+    )
+
+
+def quiet_hours_notice(herald: Herald, account_id: UUID) -> str | None:
+    """One line when the account's quiet hours hold UK recipients right now: until when,
+    and the command that turns them off."""
+    policy = herald.projector.quiet_hours([account_id]).get(account_id)
+    zones = time_zones(DEMO_NUMBER)  # the seed's recipients are UK numbers, as this one
+    until = held_until(policy, zones, herald.clock.now())
+    if policy is None or until is None:
+        return None
+    local = until.astimezone(ZoneInfo(zones[-1]))
+    account = ids.public_id(ids.ACCOUNT, account_id)
+    return (
+        f"Quiet hours ({policy} recipient time): campaigns to UK numbers wait until"
+        f" {local:%H:%M} {local.tzname()} ({until.astimezone(UTC):%Y-%m-%d %H:%M} UTC)."
+        f" To send now: herald accounts quiet-hours {account} --off"
     )
