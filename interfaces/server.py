@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 
+from interfaces.api.limits import SERVER_MAX_HEAD_BYTES
 from interfaces.bootstrap import Herald
 from interfaces.stopping import StopRequest
 
@@ -38,6 +39,8 @@ def serve_until_stopped(app: Any, host: str, port: int, stop: StopRequest) -> No
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        # Heads up to this size reach the app, which answers oversized ones with a 431.
+        h11_max_incomplete_event_size=SERVER_MAX_HEAD_BYTES,
     )
     server = _SignalFreeServer(config)
     stop.on_stop(lambda: setattr(server, "should_exit", True))
@@ -89,7 +92,13 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> ServerH
     """Serve `app` from a daemon thread; return once it accepts requests (port 0: any)."""
     listener = listen(host, port)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            h11_max_incomplete_event_size=SERVER_MAX_HEAD_BYTES,
+        )
     )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [listener]}, name="uvicorn", daemon=True

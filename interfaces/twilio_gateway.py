@@ -7,6 +7,7 @@ created message: the dispatcher looks in Twilio's list before trying again. Any 
 """
 
 import logging
+import re
 import threading
 from datetime import datetime
 from uuid import UUID
@@ -19,9 +20,11 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from application.ports import SubmitOutcome
+from domain.text import escaped
 from interfaces.twilio_credentials import TwilioCredentials
 
 THROTTLED = frozenset({20429, 30001})
+ERROR_CODE = re.compile(r"[1-9][0-9]{0,5}")  # Twilio error codes, ASCII digits only
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every request
 
 
@@ -116,8 +119,10 @@ class TwilioGateway:
 
 
 def outcome_of(error: TwilioRestException) -> SubmitOutcome:
-    code = int(error.code) if error.code else None
-    message = str(error.msg or error)
+    # Recorded on the message: kept to what the read models hold (an int4 code, plain text).
+    raw_code = str(error.code or "")
+    code = int(raw_code) if ERROR_CODE.fullmatch(raw_code) else None
+    message = escaped(str(error.msg or error), 500)
     if error.status == 429 or code in THROTTLED:
         return SubmitOutcome("deferred", error_code=code or 20429, error_message=message)
     if error.status >= 500:

@@ -2,6 +2,7 @@
 
 import base64
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -48,6 +49,9 @@ def fetch_rows(
     """One query on a pooled connection, its rows as dicts."""
     with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
+ASCII_INDEX = re.compile(r"-?[0-9]{1,9}")  # a recipient index in a cursor: ASCII, an int4
 
 
 def encode_cursor(*parts: Any) -> str:
@@ -130,7 +134,10 @@ class Queries:
         # A campaign waiting for quiet hours to end starts again when they do.
         held = row["held_until"] if row["status"] == "running" else None
         start = max(filter(None, (row["scheduled_at"], row["created_at"], held)))
-        return start + timedelta(seconds=math.ceil(remaining / row["mps_total"]))
+        try:
+            return start + timedelta(seconds=math.ceil(remaining / row["mps_total"]))
+        except OverflowError:  # only a campaign recorded before schedules were limited
+            return None
 
     def campaign(self, account_id: UUID, campaign_id: UUID) -> CampaignView | None:
         rows = self._rows(
@@ -168,7 +175,7 @@ class Queries:
         after = -1
         if cursor is not None:
             parts = decode_cursor(cursor, 1)
-            after = int(parts[0]) if parts and parts[0].lstrip("-").isdigit() else -1
+            after = int(parts[0]) if parts and ASCII_INDEX.fullmatch(parts[0]) else -1
         query = (
             "SELECT idx, phone, variables, status, twilio_sid, error_code, error_message,"
             " message_id, updated_at FROM herald.recipients WHERE campaign_id = %s AND idx > %s"

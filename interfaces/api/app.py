@@ -5,13 +5,15 @@ import threading
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
-from interfaces.api.auth import authenticate
 from interfaces.api.account import AccountController
+from interfaces.api.auth import ApiKeyAuthentication, account_of
 from interfaces.api.campaigns import CampaignController
 from interfaces.api.directory import AgentController, NumberController
 from interfaces.api.errors import EXCEPTION_HANDLERS
+from interfaces.api.limits import HeaderLimits
 from interfaces.api.sms import SmsController
 from interfaces.api.webhooks import WebhookController
 from interfaces.bootstrap import Herald
@@ -53,8 +55,13 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         ],
         dependencies={
             "herald": Provide(provide_herald, sync_to_thread=False),
-            "account_id": Provide(authenticate, sync_to_thread=True),
+            "account_id": Provide(account_of, sync_to_thread=False),
         },
+        # Headers are checked first, then the caller; only then is a body read.
+        middleware=[
+            HeaderLimits(),
+            DefineMiddleware(ApiKeyAuthentication, exclude=["^/schema"]),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"herald": herald}),
         request_max_body_size=herald.settings.max_body_bytes,

@@ -1,8 +1,12 @@
-"""Request bodies: malformed JSON is a 400; every missing or wrong-typed field is listed in one 422.
+"""Request bodies: a body that is not JSON is a 415, malformed JSON a 400 (so are a
+duplicated key and nesting deeper than any request needs); every missing or wrong-typed
+field is listed in one 422. Types are strict: no string is read as a number, and no
+number as a time.
 
 msgspec stops at the first error, so when a body does not convert, it is walked field by
 field against the struct to report them all. Litestar then decodes the (cached) body into
-the handler's `data` as usual.
+the handler's `data` as usual. The caller is authenticated before any of this (see auth.py):
+an unauthenticated body is never read.
 """
 
 import types
@@ -14,10 +18,28 @@ from litestar import Request
 from litestar.exceptions import SerializationException
 
 from application.errors import ApplicationError, ValidationFailed, problem
+from interfaces.api.duplicate_keys import has_duplicate_keys
+
+# No request needs more than a few levels (a campaign: body, recipients, recipient,
+# variables); deeper ones are refused before anything walks them.
+MAX_DEPTH = 32
+SHOWN_LEVELS = 3  # of a wrong-typed value shown back in a problem
 
 
 class MalformedBody(ApplicationError):
     code = "malformed_json"
+
+
+class DuplicateKey(MalformedBody):
+    code = "duplicate_key"
+
+
+class NestedTooDeeply(MalformedBody):
+    code = "nested_too_deeply"
+
+
+class NotJson(ApplicationError):
+    code = "unsupported_media_type"
 
 
 def _join(path: str, name: str) -> str:
@@ -37,10 +59,19 @@ def _optional_struct_list(tp: Any) -> Any:
     return None
 
 
+def _shown(value: Any, levels: int = SHOWN_LEVELS) -> Any:
+    """A wrong-typed value as shown back: what is nested deeper than `levels` is elided."""
+    if isinstance(value, dict):
+        return {k: _shown(v, levels - 1) for k, v in value.items()} if levels else "…"
+    if isinstance(value, list):
+        return [_shown(v, levels - 1) for v in value] if levels else "…"
+    return value
+
+
 def collect_problems(value: Any, tp: Any, path: str, out: list[dict[str, Any]]) -> None:
     if _is_struct(tp):
         if not isinstance(value, dict):
-            out.append(problem(path or "body", value, "wrong_type", "must be an object"))
+            out.append(problem(path or "body", _shown(value), "wrong_type", "must be an object"))
             return
         for field in msgspec.structs.fields(tp):
             field_path = _join(path, field.encode_name)
@@ -59,10 +90,10 @@ def collect_problems(value: Any, tp: Any, path: str, out: list[dict[str, Any]]) 
                 found.setdefault("index", index)
         return
     try:
-        msgspec.convert(value, tp, strict=False)
+        msgspec.convert(value, tp, strict=True)
     except msgspec.ValidationError as error:
         message = str(error).split(" - at ")[0]
-        out.append(problem(path, value, "wrong_type", message))
+        out.append(problem(path, _shown(value), "wrong_type", message))
 
 
 # Checks of the raw value that still make sense when some fields have the wrong type, so
@@ -75,25 +106,69 @@ def check_value(
 ) -> None:
     """Raise ValidationFailed, listing every problem, unless `value` converts to `tp`."""
     try:
-        msgspec.convert(value, tp, strict=False)
+        # strict: "5" is not 5, and 1700000000 is not a time.
+        msgspec.convert(value, tp, strict=True)
         return
     except msgspec.ValidationError:
         pass
+    if _nested_deeper_than(value, MAX_DEPTH):
+        raise NestedTooDeeply(f"the body is nested more than {MAX_DEPTH} levels deep")
     problems: list[dict[str, Any]] = []
     collect_problems(value, tp, "", problems)
     problems += more() if callable(more) else more
     raise ValidationFailed("the request has invalid fields", problems)
 
 
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Level by level rather than recursively, so no depth can exhaust the stack."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
+def is_json(content_type: tuple[str, dict[str, str]]) -> bool:
+    """application/json or application/*+json, in UTF-8 (JSON's only encoding)."""
+    media_type, options = content_type
+    media_type = media_type.lower()
+    json_type = media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+    return json_type and options.get("charset", "utf-8").lower() in ("utf-8", "utf8")
+
+
+async def read_json(request: Request[Any, Any, Any]) -> Any:
+    """The body's JSON value, or a 415 / 400 (413 from Litestar when it is too large)."""
+    if not is_json(request.content_type):
+        raise NotJson("send the body as application/json")
+    raw = await request.body()
+    try:
+        # Litestar caches the decoded body; the handler's `data` is converted from it.
+        value = await request.json()
+        duplicated = has_duplicate_keys(raw, value)
+    except SerializationException as error:
+        raise MalformedBody(f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise NestedTooDeeply(f"the body is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as error:  # invalid UTF-8 inside a string
+        raise MalformedBody(f"the body is not valid JSON: {error}") from None
+    if duplicated:
+        raise DuplicateKey("the body has an object with a duplicated key")
+    return value
+
+
 def validate_body(tp: Any, also: ValueChecks | None = None) -> Any:
     """A before_request hook that checks the body against `tp` before Litestar decodes it."""
 
     async def hook(request: Request[Any, Any, Any]) -> None:
-        try:
-            # Litestar caches the decoded body; the handler's `data` is converted from it.
-            value = await request.json()
-        except SerializationException as error:
-            raise MalformedBody(f"the body is not valid JSON: {error}") from None
+        value = await read_json(request)
         check_value(value, tp, (lambda: also(request, value)) if also else list)
 
     return hook

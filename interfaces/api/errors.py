@@ -7,7 +7,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from application.errors import ApplicationError, Conflict, NotFound, ValidationFailed
-from interfaces.api.body import MalformedBody
+from interfaces.api.body import MalformedBody, NotJson
+from interfaces.api.limits import HeadersTooLarge
 
 log = structlog.get_logger()
 
@@ -15,7 +16,9 @@ STATUS_OF: dict[type[ApplicationError], int] = {
     MalformedBody: 400,
     NotFound: 404,
     Conflict: 409,
+    NotJson: 415,
     ValidationFailed: 422,
+    HeadersTooLarge: 431,
 }
 
 CODE_OF_STATUS = {
@@ -29,6 +32,7 @@ CODE_OF_STATUS = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "too_many_requests",
+    431: "headers_too_large",
 }
 
 

@@ -1,5 +1,6 @@
 """/v1/sms: send one message, read one message (by message_id or Twilio SID)."""
 
+import re
 import time
 from uuid import UUID
 
@@ -11,6 +12,8 @@ from domain import ids
 from interfaces.api.body import validate_body
 from interfaces.bootstrap import Herald
 from projections.views import MessageView
+
+TWILIO_SID = re.compile(r"[A-Za-z0-9]{2,64}")
 
 
 class SmsController(Controller):
@@ -40,7 +43,9 @@ class SmsController(Controller):
     @get("/{message_id:str}", operation_id="getSms", sync_to_thread=True)
     def read(self, message_id: str, account_id: UUID, herald: Herald) -> MessageView:
         uuid = ids.parse_public_id(ids.MESSAGE, message_id)
-        view = herald.queries.message(account_id, uuid, None if uuid else message_id)
+        # Anything else is looked up as a Twilio SID if it can be one (never a NUL to PostgreSQL).
+        sid = message_id if uuid is None and TWILIO_SID.fullmatch(message_id) else None
+        view = herald.queries.message(account_id, uuid, sid) if uuid or sid else None
         if view is None:
             raise NotFound(f"message {message_id} not found")
         return view

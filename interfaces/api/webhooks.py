@@ -2,6 +2,7 @@
 and the account's auth token (twilio's RequestValidator); a bad one gets 403 and nothing
 is recorded."""
 
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -10,8 +11,12 @@ from twilio.request_validator import RequestValidator
 
 from application.callbacks import StatusCallback
 from domain import ids
+from domain.text import escaped
 from interfaces.api.errors import error_response
+from interfaces.api.sms import TWILIO_SID
 from interfaces.bootstrap import Herald
+
+ERROR_CODE = re.compile(r"[0-9]{1,6}")  # Twilio's codes have 5 digits; ASCII ones only
 
 
 def signed_by_twilio(herald: Herald, request: Request[Any, Any, Any], form: dict[str, Any]) -> bool:
@@ -30,6 +35,7 @@ class WebhookController(Controller):
     path = "/webhooks/twilio"
     tags = ["webhooks"]
     include_in_schema = False
+    opt = {"exclude_from_auth": True}  # Twilio signs its requests; it has no API key
 
     @post("/status/{message_id:str}", status_code=200)
     async def status(
@@ -44,12 +50,16 @@ class WebhookController(Controller):
         if uuid is None or not status:
             return error_response(404, "not_found", f"message {message_id} not found")
         code = str(data.get("ErrorCode") or "")
+        sid = str(data.get("MessageSid") or data.get("SmsSid") or "")
+        # Signed is not the same as well-formed: what is recorded must fit the read models.
         callback = StatusCallback(
             message_id=uuid,
-            status=status,
-            twilio_sid=str(data.get("MessageSid") or data.get("SmsSid") or ""),
-            error_code=int(code) if code.isdigit() else None,
-            error_message=str(data.get("ErrorMessage")) if data.get("ErrorMessage") else None,
+            status=escaped(status, 40),
+            twilio_sid=sid if TWILIO_SID.fullmatch(sid) else "",
+            error_code=int(code) if ERROR_CODE.fullmatch(code) else None,
+            error_message=escaped(str(data["ErrorMessage"]), 500)
+            if data.get("ErrorMessage")
+            else None,
         )
         found = await herald.status_callbacks.record(callback)
         if not found:
