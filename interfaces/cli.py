@@ -1,6 +1,7 @@
 """The `herald` command: operators' tasks and the processes (serve, up)."""
 
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from uuid import UUID
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from application.errors import ApplicationError
 from domain import ids
@@ -19,6 +21,7 @@ from interfaces.stopping import StopRequest
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
+ASCII_INTEGER = re.compile(r"-?[0-9]{1,9}")
 
 
 def _herald() -> Herald:
@@ -33,6 +36,21 @@ def _account(value: str) -> UUID:
         except ValueError:
             raise click.BadParameter(f"{value!r} is not an account id") from None
     return uuid
+
+
+class AsciiInt(click.ParamType):
+    """An integer in ASCII digits: click's INT, like int(), also reads "٣" as 3."""
+
+    name = "integer"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        if not isinstance(value, str) or ASCII_INTEGER.fullmatch(value) is None:
+            self.fail(f"{value!r} is not a whole number in ASCII digits", param, ctx)
+        return int(value)
 
 
 @click.group()
@@ -50,8 +68,8 @@ def accounts() -> None:
 def accounts_create(name: str) -> None:
     """Create an account; prints its id as the last line."""
     herald = _herald()
-    account_id = herald.directory.create_account(name)
-    console.print(f"Created account [bold]{name}[/bold]")
+    account_id = _run(lambda: herald.directory.create_account(name))
+    console.print(f"Created account [bold]{escape(name)}[/bold]")
     click.echo(ids.public_id(ids.ACCOUNT, account_id))
 
 
@@ -137,7 +155,9 @@ def numbers() -> None:
 @click.option("--account", "account", required=True, help="account id")
 @click.option("--agent", "agent", required=True, help="agent id that owns the number")
 @click.option("--phone", "phone", required=True, help="the Twilio number, E.164")
-@click.option("--mps", default=1, show_default=True, help="segments per second it may send")
+@click.option(
+    "--mps", type=AsciiInt(), default=1, show_default=True, help="segments per second it may send"
+)
 def numbers_add(account: str, agent: str, phone: str, mps: int) -> None:
     """Import a Twilio number for an agent; prints the number as the last line."""
     from application.directory import AddNumber
@@ -154,10 +174,15 @@ def projections() -> None:
 
 @projections.command("rebuild")
 def projections_rebuild() -> None:
-    """Drop the read models and replay every event into fresh ones."""
+    """Replay every event into fresh read models beside the live ones, then swap them in."""
     herald = _herald()
-    herald.projector.rebuild()
-    click.echo(f"rebuilt to position {herald.projector.position()}")
+    position = herald.projector.rebuild()
+    failures = herald.projector.failures()
+    if failures:
+        console.print(
+            f"{len(failures)} events could not be applied; see herald.projection_failures"
+        )
+    click.echo(f"rebuilt to position {position}")
 
 
 @main.command()

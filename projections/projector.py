@@ -9,37 +9,59 @@ on NOTIFY for writes made by other processes.
 Positions can commit out of order (two writers take positions 7 and 8; 8 commits first).
 Reading 8 and moving past 7 would lose 7 for good, so a batch reads only up to the
 settled position: the highest one at a moment when no insert was in progress.
+
+One event is never allowed to wedge the projection: an event that cannot be applied is
+skipped, recorded in `herald.projection_failures` with why, and logged (see `_apply`).
 """
 
+import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
+from typing import Any
 from uuid import UUID
 
+import psycopg
 import structlog
 from eventsourcing.persistence import StoredEvent
-from psycopg import Connection, sql
+from psycopg import Connection, Cursor, sql
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from application.store import EventStore
 from domain.quiet_hours import QuietHours
-from projections.handlers import apply_events
+from domain.text import escaped
+from projections.handlers import LIVE_SCHEMA, apply_events
 
 log = structlog.get_logger()
 
 TRACKING_NAME = "read_models"
 LOCK_KEY = 0x4E52414C44  # an arbitrary constant naming the projection's advisory lock
+SCHEMA_LOCK_KEY = LOCK_KEY + 1  # held while the schema's DDL runs
+REBUILD_LOCK_KEY = LOCK_KEY + 2  # a rebuild's own projection, beside the live one
 
 
-def schema_sql() -> str:
-    return resources.files("projections").joinpath("schema.sql").read_text()
+def schema_sql(schema: str = LIVE_SCHEMA) -> str:
+    """schema.sql, for the live schema or (in a rebuild) for another one beside it."""
+    text = resources.files("projections").joinpath("schema.sql").read_text()
+    assert re.fullmatch(r"[a-z_]+", schema)
+    return re.sub(r"\bherald\b", schema, text)
 
 
-def create_schema(conn: Connection) -> None:
+def create_schema(conn: Connection, schema: str = LIVE_SCHEMA) -> None:
     with conn.transaction():
         # Several processes may start at once; the DDL must not run concurrently.
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
-        conn.execute(schema_sql())  # type: ignore[arg-type]
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+        conn.execute(schema_sql(schema))  # type: ignore[arg-type]
+
+
+def is_the_events_fault(error: Exception) -> bool:
+    """Whether applying an event failed on what the event carries (skip it), rather than on
+    the database or the code around it (a lost connection, a missing table: try again
+    later). Errors raised in Python by a handler or the mapper are the event's."""
+    if isinstance(error, psycopg.Error):
+        return isinstance(error, psycopg.DataError | psycopg.IntegrityError)
+    return True
 
 
 class Projector:
@@ -49,11 +71,24 @@ class Projector:
         store: EventStore,
         events_table: str,
         batch_size: int = 1000,
+        schema: str = LIVE_SCHEMA,
     ) -> None:
         self.pool = pool
         self.store = store
         self.events_table = events_table
         self.batch_size = batch_size
+        self.schema = schema
+        self.lock_key = LOCK_KEY if schema == LIVE_SCHEMA else REBUILD_LOCK_KEY
+        tracking = sql.Identifier(schema, "projection_tracking")
+        self._position = sql.SQL("SELECT position FROM {} WHERE name = %s").format(tracking)
+        self._track = sql.SQL(
+            "INSERT INTO {} (name, position) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"
+        ).format(tracking)
+        self._failed = sql.SQL(
+            "INSERT INTO {} (notification_id, originator_id, topic, error)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (notification_id) DO NOTHING"
+        ).format(sql.Identifier(schema, "projection_failures"))
         table = sql.Identifier(*events_table.split("."))
         self._select = sql.SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state"
@@ -75,9 +110,7 @@ class Projector:
 
     def position(self) -> int:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT position FROM herald.projection_tracking WHERE name = %s", (TRACKING_NAME,)
-            ).fetchone()
+            row = conn.execute(self._position, (TRACKING_NAME,)).fetchone()
         return row[0] if row else 0
 
     def catch_up(self, until: int | None = None) -> None:
@@ -89,11 +122,8 @@ class Projector:
 
     def _apply_batch(self, until: int | None) -> tuple[int, int]:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            row = cur.execute(
-                "SELECT position FROM herald.projection_tracking WHERE name = %s",
-                (TRACKING_NAME,),
-            ).fetchone()
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+            row = cur.execute(self._position, (TRACKING_NAME,)).fetchone()
             position = row[0] if row else 0
             if until is not None and position >= until:
                 return 0, position
@@ -101,16 +131,64 @@ class Projector:
             rows = cur.execute(self._select, (position, settled, self.batch_size)).fetchall()
             if not rows:
                 return 0, position
-            to_domain_event = self.store.mapper.to_domain_event
-            events = [to_domain_event(StoredEvent(r[1], r[2], r[3], bytes(r[4]))) for r in rows]
-            apply_events(cur, events)
+            self._apply(conn, cur, rows)
             reached = rows[-1][0]
-            cur.execute(
-                "INSERT INTO herald.projection_tracking (name, position) VALUES (%s, %s)"
-                " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-                (TRACKING_NAME, reached),
-            )
+            cur.execute(self._track, (TRACKING_NAME, reached))
             return len(rows), reached
+
+    def _apply(self, conn: Connection, cur: Cursor[Any], rows: Sequence[Any]) -> None:
+        """Apply a batch of stored events; one that cannot be applied is skipped, not fatal.
+
+        The batch goes in one savepoint; should it fail, its events go one by one, each in
+        a savepoint of its own. An event that fails on its own data (see
+        `is_the_events_fault`) is recorded in projection_failures and logged, and the
+        projection moves past it: otherwise every later event, and every write waiting to
+        read itself back, would wait on it for ever. A fixed handler and `herald
+        projections rebuild` apply it again. Any other error is raised: nothing of the batch
+        is kept, and the next catch-up tries it again."""
+        events = []
+        for row in rows:
+            try:
+                stored = StoredEvent(row[1], row[2], row[3], bytes(row[4]))
+                events.append((row, self.store.mapper.to_domain_event(stored)))
+            except Exception as error:
+                self._skip(cur, row, error)
+        try:
+            with conn.transaction():
+                apply_events(cur, [event for _, event in events], self.schema)
+            return
+        except Exception as error:
+            if not is_the_events_fault(error):
+                raise
+        for row, event in events:
+            try:
+                with conn.transaction():
+                    apply_events(cur, [event], self.schema)
+            except Exception as error:
+                self._skip(cur, row, error)
+
+    def _skip(self, cur: Cursor[Any], row: Sequence[Any], error: Exception) -> None:
+        if not is_the_events_fault(error):
+            raise error
+        notification_id, originator_id, _, topic, _ = row
+        reason = escaped(f"{type(error).__name__}: {error}", 2000)
+        log.error(
+            "projection_event_skipped",
+            notification_id=notification_id,
+            topic=topic,
+            originator_id=str(originator_id),
+            error=reason,
+        )
+        cur.execute(self._failed, (notification_id, originator_id, topic, reason))
+
+    def failures(self) -> list[dict[str, Any]]:
+        """The events the read models could not take, oldest first."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(
+                sql.SQL("SELECT * FROM {} ORDER BY notification_id").format(
+                    sql.Identifier(self.schema, "projection_failures")
+                )
+            ).fetchall()
 
     def opted_out(self, account_id: UUID, phones: Iterable[str]) -> set[str]:
         with self.pool.connection() as conn:
@@ -135,14 +213,12 @@ class Projector:
             for account_id, start, end in rows
         }
 
-    def rebuild(self) -> None:
-        """Drop every read model and replay the whole log into fresh tables."""
-        with self.pool.connection() as conn:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-                conn.execute("DROP SCHEMA IF EXISTS herald CASCADE")
-            create_schema(conn)
-        self.catch_up()
+    def rebuild(self) -> int:
+        """Replay the whole log into fresh read models beside these, then swap them in (see
+        projections/rebuild.py); the position they reached."""
+        from projections.rebuild import rebuild_beside  # it builds a Projector of its own
+
+        return rebuild_beside(self)
 
     def follow(
         self, stop: threading.Event, interval: float = 1.0, gather: float = 0.02

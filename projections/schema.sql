@@ -7,6 +7,15 @@ CREATE TABLE IF NOT EXISTS herald.projection_tracking (
     position bigint NOT NULL
 );
 
+-- Events the read models could not take (the projection skipped them, see projector.py).
+CREATE TABLE IF NOT EXISTS herald.projection_failures (
+    notification_id bigint PRIMARY KEY,
+    originator_id uuid NOT NULL,
+    topic text NOT NULL,
+    error text NOT NULL,
+    failed_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE IF NOT EXISTS herald.accounts (
     account_id uuid PRIMARY KEY,
     name text NOT NULL,
