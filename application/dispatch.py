@@ -58,8 +58,12 @@ class DispatchConfig:
     auto_pause_failures: int = 15
 
 
-# Never submitted: tried again once the plan finds it due and outside quiet hours.
-QUIET_HOURS_BEGAN = SubmitOutcome("deferred", error_message="quiet hours began before it could go")
+# Kept back, never submitted: planned again once due (and outside quiet hours).
+QUIET_HOURS_BEGAN = SubmitOutcome("not_submitted", error_message="quiet hours began first")
+LEASE_LOST = SubmitOutcome("not_submitted", error_message="its number's lease ran out first")
+# A submission starts at least this long before the number's lease ends: past the lease,
+# another dispatcher may take the number over and reconcile this attempt.
+LEASE_SAFETY = 0.5
 
 
 @dataclass
@@ -124,6 +128,11 @@ class Dispatcher:
         self._rng = random.Random()
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
+        # Attempts this process still holds (planned, submitting, or answered but not yet
+        # recorded): late, never lost, so reconciliation must leave them be.
+        self._holding: set[UUID] = set()
+        self._backlog: Counter[str] = Counter()  # planned submissions per number, not yet started
+        self._unrecorded: list[tuple[Planned, SubmitOutcome]] = []  # answers a failed write lost
 
     # Life cycle ----------------------------------------------------------------------
 
@@ -176,8 +185,14 @@ class Dispatcher:
                 last_chance = now - timedelta(seconds=lane.taken_over_ago)
                 cursor[lane.phone_number] = max(cursor[lane.phone_number], last_chance)
                 cursor[lane.phone_number] += timedelta(seconds=1 + self.config.margin)
-        cursor = {phone: at for phone, at in cursor.items() if at < end}
         mps = {lane.phone_number: lane.mps for lane in lanes}
+        # A number whose last plan is not yet submitted (Twilio answers slowly, or this
+        # process is starved of CPU) gets no more until it is: the plan never runs ahead.
+        cursor = {
+            phone: at
+            for phone, at in cursor.items()
+            if at < end and self._backlog[phone] < mps[phone] * self.config.horizon
+        }
         if not cursor:
             return 0
         planned: list[tuple[datetime, Planned]] = []
@@ -195,12 +210,15 @@ class Dispatcher:
             message: object = self.store.repository.get(message_id)
             if not isinstance(message, Message) or cursor.get(message.from_number, end) >= end:
                 continue
+            if message.attempt_state not in (AttemptState.NEW, AttemptState.RETRY):
+                continue  # the read models lag: it is in flight already
             if self._held(policies, message.account_id, message.to, cursor[message.from_number]):
                 continue
             if message.campaign_id is not None:
                 if not self.work.hold(message.campaign_id):
                     continue
                 held[message.campaign_id] += 1
+            message.attempt(at=now, dispatcher=self.config.name)
             take(message)
 
         quiet: dict[UUID, datetime] = {}  # campaigns with nothing planned: until when they wait
@@ -253,9 +271,6 @@ class Dispatcher:
 
         if not planned:
             return 0
-        for _, item in planned:
-            if item.message.attempt_state != AttemptState.IN_FLIGHT:  # new ones are already
-                item.message.attempt(at=now, dispatcher=self.config.name)
         try:
             position = self.store.record(*(item.message for _, item in planned))
         except IntegrityError:
@@ -275,7 +290,9 @@ class Dispatcher:
         )
         start = time.monotonic()
         with self._heap_changed:
+            self._holding.update(item.message.id for _, item in planned)
             for at, item in planned:
+                self._backlog[item.lane] += 1
                 self._sequence += 1
                 due_at = start + (at - now).total_seconds()
                 if item.quiet_from is not None:
@@ -310,17 +327,11 @@ class Dispatcher:
                     continue
                 due_at, _, item = self._heap[0]
                 now = time.monotonic()
-                if now > self._lease_ends.get(item.lane, 0.0):
-                    # Our lease ran out (we stalled); another dispatcher may own the number.
-                    # The attempt stays unanswered and is reconciled like a crashed one.
+                kept_back = self._keep_back(item, now)
+                if kept_back is not None:
                     heapq.heappop(self._heap)
-                    self._dropped(item)
-                    continue
-                if now >= item.go_before:
-                    # Late (the window or the machine held it up): quiet hours have begun.
-                    heapq.heappop(self._heap)
-                    self._results.put((item, QUIET_HOURS_BEGAN))
-                    self._let_go_later(item)
+                    self._backlog[item.lane] -= 1
+                    self._not_submitted(item, kept_back)
                     continue
                 window = self._windows.setdefault(item.lane, SlidingWindow())
                 not_before = max(due_at, window.earliest(now, item.message.segments, item.mps))
@@ -328,17 +339,26 @@ class Dispatcher:
                     self._heap_changed.wait(min(not_before - now, 0.05))
                     continue
                 heapq.heappop(self._heap)
+                self._backlog[item.lane] -= 1
                 item.window_entry = window.sending(item.message.segments)
                 with self._in_flight_lock:
                     self._in_flight += 1
             asyncio.run_coroutine_threadsafe(self._submit(item), self._loop)
 
-    def _dropped(self, item: Planned) -> None:
-        log.warning("lease_lost", extra={"number": item.lane, "message_id": str(item.message.id)})
-        self._let_go_later(item)
+    def _keep_back(self, item: Planned, now: float) -> SubmitOutcome | None:
+        """Why a planned submission must not start now, if it must not."""
+        if now > self._lease_ends.get(item.lane, 0.0) - LEASE_SAFETY:
+            # We stalled: another dispatcher may own the number (and this attempt) by now.
+            log.warning("lease_lost", extra={"number": item.lane})
+            return LEASE_LOST
+        if now >= item.go_before:  # held up (by the window or the machine) into quiet hours
+            return QUIET_HOURS_BEGAN
+        return None
 
-    def _let_go_later(self, item: Planned) -> None:
-        """Release the campaign hold of a submission that will not be made, off this thread."""
+    def _not_submitted(self, item: Planned, outcome: SubmitOutcome) -> None:
+        """Record that it was kept back (planned again later); release its campaign hold off
+        this thread."""
+        self._results.put((item, outcome))
         if item.message.campaign_id is not None:
             threading.Thread(target=self.work.let_go, args=(item.message.campaign_id,)).start()
 
@@ -346,7 +366,9 @@ class Dispatcher:
         message = item.message
         try:
             async with self._slots:
-                outcome = await self.gateway.submit_async(
+                # Waiting for a slot takes time too: look again just before the request.
+                kept_back = self._keep_back(item, time.monotonic())
+                outcome = kept_back or await self.gateway.submit_async(
                     message.account_id,
                     message.to,
                     message.from_number,
@@ -393,20 +415,35 @@ class Dispatcher:
                 batch.append(self._results.get_nowait())
             except queue.Empty:
                 break
-        if not batch:
+        retry, self._unrecorded = self._unrecorded, []
+        if not batch and not retry:
             return
         now = self.clock.now()
-        aggregates: list[object] = []
-        for item, outcome in batch:
-            aggregates += self._apply(item.message, outcome, now)
         try:
-            position = self.store.record(*aggregates)
-        except IntegrityError:
-            # A status callback was recorded on some message meanwhile: one by one, fresh.
-            position = 0
-            for item, outcome in batch:
-                position = max(position, self._record_fresh(item.message.id, outcome, now))
+            position = self._record_one_by_one(retry, now) if retry else 0
+            if batch:
+                aggregates: list[object] = []
+                for item, outcome in batch:
+                    aggregates += self._apply(item.message, outcome, now)
+                try:
+                    position = max(position, self.store.record(*aggregates))
+                except IntegrityError:
+                    # A status callback was recorded on some message meanwhile: one by one.
+                    position = max(position, self._record_one_by_one(batch, now))
+        except Exception:
+            # The database failed us; the aggregates in hand are spent (their events were
+            # taken), so these answers are recorded again later from fresh ones.
+            self._unrecorded = retry + batch
+            raise
+        with self._heap_changed:
+            self._holding.difference_update(item.message.id for item, _ in retry + batch)
         self.read_models.catch_up(until=position)
+
+    def _record_one_by_one(self, batch: list[tuple[Planned, SubmitOutcome]], now: datetime) -> int:
+        position = 0
+        for item, outcome in batch:
+            position = max(position, self._record_fresh(item.message.id, outcome, now))
+        return position
 
     def _record_fresh(self, message_id: UUID, outcome: SubmitOutcome, now: datetime) -> int:
         for _ in range(5):
@@ -446,6 +483,8 @@ class Dispatcher:
                 error_message=f"gave up after {message.attempts} attempts: {outcome.error_message}",
                 at=now,
             )
+        elif outcome.kind == "not_submitted":  # no attempt reached Twilio: not counted against it
+            message.deferred(reason=outcome.error_message, error_code=None, retry_at=now, at=now)
         else:
             message.uncertain(reason=outcome.error_message, at=now)
         return changed
@@ -468,7 +507,10 @@ class Dispatcher:
             now - timedelta(seconds=self.config.attempt_timeout),
             now - timedelta(seconds=self.config.uncertain_delay),
             limit=500,
+            me=self.config.name,
         )
+        with self._heap_changed:
+            stale = [message_id for message_id in stale if message_id not in self._holding]
         changed: list[Message] = []
         for message_id in stale:
             message: object = self.store.repository.get(message_id)

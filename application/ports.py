@@ -36,9 +36,10 @@ class ReadModels(Protocol):
 
 
 class SubmitOutcome(msgspec.Struct, frozen=True):
-    """Twilio's answer to one submission, in Herald's terms."""
+    """Twilio's answer to one submission, in Herald's terms (`not_submitted`: the dispatcher
+    kept it back, so Twilio never saw it)."""
 
-    kind: Literal["queued", "rejected", "deferred", "uncertain"]
+    kind: Literal["queued", "rejected", "deferred", "uncertain", "not_submitted"]
     twilio_sid: str | None = None
     error_code: int | None = None
     error_message: str = ""

@@ -201,7 +201,9 @@ def recipients_added(cur: Writes, e: Any) -> None:
 @handles("Campaign.Cancelled")
 def campaign_cancelled(cur: Writes, e: Any) -> None:
     cur.execute(
-        "UPDATE herald.campaigns SET status = 'cancelled', updated_at = %s WHERE campaign_id = %s",
+        # A cancelled campaign is no longer paused, for whatever reason it was.
+        "UPDATE herald.campaigns SET status = 'cancelled', paused_reason = NULL, updated_at = %s"
+        " WHERE campaign_id = %s",
         (e.at, e.originator_id),
     )
     cur.execute(
@@ -282,10 +284,11 @@ def message_created(cur: Writes, e: Any) -> None:
     cur.execute(
         "WITH m AS (INSERT INTO herald.messages (message_id, account_id, agent_id, campaign_id,"
         " recipient_index, to_phone, from_number, body, segments, encoding, status, created_at,"
-        " updated_at, next_attempt_at, attempt_state, attempts, attempted_at) VALUES"
+        " updated_at, next_attempt_at, attempt_state, attempts, attempted_at, attempted_by)"
+        " VALUES"
         " (%(id)s, %(account)s, %(agent)s, %(campaign)s, %(index)s, %(to)s, %(from)s, %(body)s,"
         " %(segments)s, %(encoding)s, 'pending', %(at)s, %(at)s, %(not_before)s, %(state)s,"
-        " %(attempts)s, %(attempted_at)s) ON CONFLICT DO NOTHING"
+        " %(attempts)s, %(attempted_at)s, %(attempted_by)s) ON CONFLICT DO NOTHING"
         " RETURNING message_id, campaign_id, recipient_index)"
         " UPDATE herald.recipients r SET message_id = m.message_id FROM m"
         " WHERE r.campaign_id = m.campaign_id AND r.idx = m.recipient_index",
@@ -305,6 +308,7 @@ def message_created(cur: Writes, e: Any) -> None:
             "state": "in_flight" if e.attempted_by else "new",
             "attempts": 1 if e.attempted_by else 0,
             "attempted_at": e.created_at if e.attempted_by else None,
+            "attempted_by": e.attempted_by,
         },
     )
 
@@ -313,8 +317,8 @@ def message_created(cur: Writes, e: Any) -> None:
 def message_attempted(cur: Writes, e: Any) -> None:
     cur.execute(
         "UPDATE herald.messages SET attempt_state = 'in_flight', attempts = %s,"
-        " attempted_at = %s WHERE message_id = %s",
-        (e.attempt, e.at, e.originator_id),
+        " attempted_at = %s, attempted_by = %s WHERE message_id = %s",
+        (e.attempt, e.at, e.dispatcher, e.originator_id),
     )
 
 

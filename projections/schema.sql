@@ -181,9 +181,11 @@ CREATE TABLE IF NOT EXISTS herald.messages (
     attempt_state text NOT NULL DEFAULT 'new',
     attempts integer NOT NULL DEFAULT 0,
     attempted_at timestamptz,
+    attempted_by text,  -- the dispatcher that made the attempt in flight
     next_attempt_at timestamptz,
     callbacks integer NOT NULL DEFAULT 0
 );
+ALTER TABLE herald.messages ADD COLUMN IF NOT EXISTS attempted_by text;
 CREATE INDEX IF NOT EXISTS messages_by_thread ON herald.messages (from_number, to_phone, created_at);
 CREATE INDEX IF NOT EXISTS messages_by_campaign ON herald.messages (campaign_id, updated_at);
 -- Messages the dispatcher has to submit, retry or reconcile.

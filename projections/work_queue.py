@@ -196,14 +196,20 @@ class WorkQueue:
     # Reconciliation and campaign progress --------------------------------------------
 
     def stale_attempts(
-        self, in_flight_before: datetime, uncertain_before: datetime, limit: int
+        self, in_flight_before: datetime, uncertain_before: datetime, limit: int, me: str
     ) -> list[UUID]:
+        """Attempts whose answer may be lost: in flight too long (ours, or made by a
+        dispatcher that no longer holds the number: it drops what it has not started by
+        its lease's end), or answered `uncertain` a while ago."""
         rows = self._rows(
-            "SELECT message_id FROM herald.messages WHERE"
-            " (attempt_state = 'in_flight' AND attempted_at < %s)"
-            " OR (attempt_state = 'uncertain' AND updated_at < %s)"
-            " ORDER BY attempted_at LIMIT %s",
-            (in_flight_before, uncertain_before, limit),
+            "SELECT m.message_id FROM herald.messages m"
+            " LEFT JOIN dispatch.lanes l ON l.phone_number = m.from_number"
+            " WHERE (m.attempt_state = 'in_flight' AND m.attempted_at < %s AND ("
+            "   m.attempted_by = %s OR m.attempted_by IS DISTINCT FROM l.owner"
+            "   OR l.leased_until < now()))"
+            " OR (m.attempt_state = 'uncertain' AND m.updated_at < %s)"
+            " ORDER BY m.attempted_at LIMIT %s",
+            (in_flight_before, me, uncertain_before, limit),
         )
         return [r["message_id"] for r in rows]
 

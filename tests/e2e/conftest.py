@@ -106,6 +106,9 @@ class Stack:
     def sent(self) -> list[dict[str, Any]]:
         return httpx.get(f"{self.sim_url}/_sim/messages", timeout=30).json()["messages"]
 
+    def simulate(self, **options: object) -> None:
+        httpx.post(f"{self.sim_url}/_sim/config", json=options, timeout=30).raise_for_status()
+
     def close(self) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:

@@ -1,5 +1,6 @@
 """Dispatcher processes against `herald simulator`: killed with SIGKILL, run side by side."""
 
+import multiprocessing
 import random
 import signal
 import time
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import Stack, herald_cli
 
@@ -122,5 +124,59 @@ def test_two_dispatchers_share_numbers_without_duplicates_or_going_over_mps(
     assert len(sent) == len(phones) == len(per_phone)
     assert peak <= 10
     for process in (first, second):
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _busy() -> None:
+    while True:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("latency", "busy", "dispatchers"),
+    [(0.0, 3, 1), (1.5, 0, 2)],
+    ids=["cpu-starved", "slow-twilio-two-dispatchers"],
+)
+def test_every_recipient_gets_exactly_one_message_under_load(
+    stack: Stack,
+    database_url: str,
+    figure: Callable[[str], None],
+    latency: float,
+    busy: int,
+    dispatchers: int,
+) -> None:
+    """No fault injected: many recipients over many numbers, with the dispatchers starved
+    of CPU (busy processes on every core) or Twilio answering slowly. Counted from the
+    simulator's own record."""
+    first = 200 if busy else 300
+    http, agent, pool = tenant(stack, database_url, numbers=40, mps=10, first=first)
+    phones = [f"+44715{first:03d}{i:04d}" for i in range(2000)]
+    stack.simulate(latency=latency)
+    hogs = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(busy)]
+    for hog in hogs:
+        hog.start()
+    processes = [stack.dispatcher() for _ in range(dispatchers)]
+    try:
+        started = time.monotonic()
+        campaign_id = campaign(http, agent, pool, phones)
+        done = wait_done(http, campaign_id, timeout=240)
+        elapsed = time.monotonic() - started
+        time.sleep(2)  # a late second submission would show by now
+    finally:
+        for hog in hogs:
+            hog.terminate()
+        stack.simulate(latency=0.0)
+    per_phone = Counter(m["to"] for m in stack.sent() if m["from"] in pool)
+    duplicates = sum(n - 1 for n in per_phone.values() if n > 1)
+    losses = sum(1 for phone in phones if per_phone[phone] == 0)
+    figure(
+        f"exactly once under load ({busy} busy processes, Twilio latency {latency} s,"
+        f" {dispatchers} dispatchers): 2000 recipients over 40 numbers, duplicates {duplicates},"
+        f" losses {losses}, {elapsed:.0f} s"
+    )
+    assert duplicates == 0 and losses == 0
+    assert done["total_count"] == 2000
+    for process in processes:
         process.terminate()
         process.wait(timeout=30)
