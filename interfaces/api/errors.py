@@ -37,10 +37,18 @@ CODE_OF_STATUS = {
 
 
 def error_response(
-    status: int, code: str, message: str, details: list[Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     body = {"error": {"code": code, "message": message, "details": details or []}}
-    return Response(body, status_code=status)
+    return Response(body, status_code=status, headers=headers)
+
+
+# RFC 9110: a 401 names the scheme to authenticate with.
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 class NotAuthorized(ApplicationError):
@@ -50,7 +58,7 @@ class NotAuthorized(ApplicationError):
 def application_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, ApplicationError)
     if isinstance(exc, NotAuthorized):
-        return error_response(401, exc.code, exc.message)
+        return error_response(401, exc.code, exc.message, headers=CHALLENGE)
     # The nearest class that has a status: a subclass (e.g. NumberUnavailable) answers as
     # its family (Conflict: 409) with its own code.
     status = next((STATUS_OF[c] for c in type(exc).__mro__ if c in STATUS_OF), 400)
@@ -79,7 +87,11 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = exc.status_code
     if status >= 500:
         log.error("http_error", status=status, detail=exc.detail)
-    return error_response(status, CODE_OF_STATUS.get(status, "error"), str(exc.detail))
+    # Litestar's own headers are kept: a 405's Allow (RFC 9110 requires it), a 429's Retry-After.
+    headers = {**(exc.headers or {}), **(CHALLENGE if status == 401 else {})}
+    return error_response(
+        status, CODE_OF_STATUS.get(status, "error"), str(exc.detail), headers=headers
+    )
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

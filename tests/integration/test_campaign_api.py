@@ -215,3 +215,19 @@ def test_openapi_schema_is_served(client: TestClient) -> None:
     schema = client.get("/schema/openapi.json").json()
     assert "/v1/sms/campaigns" in schema["paths"]
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_a_cancelled_campaign_keeps_no_paused_reason(client: TestClient, tenant: Tenant) -> None:
+    body = client.post(
+        "/v1/sms/campaigns",
+        json=campaign_body(tenant, schedule_type="draft"),
+        headers=tenant.headers,
+    ).json()
+    url = f"/v1/sms/campaigns/{body['campaign_id']}"
+    client.post(f"{url}/launch", headers=tenant.headers)
+    paused = client.post(f"{url}/pause", headers=tenant.headers).json()
+    assert paused["paused_reason"] == "paused by request"
+    cancelled = client.delete(url, headers=tenant.headers).json()
+    assert (cancelled["status"], cancelled["paused_reason"]) == ("cancelled", None)
+    listed = client.get("/v1/sms/campaigns", headers=tenant.headers).json()["campaigns"]
+    assert listed[0]["paused_reason"] is None
