@@ -10,7 +10,7 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
 from application.directory import Directory
-from application.errors import Conflict, NotFound, ValidationFailed, problem
+from application.errors import ChangedConcurrently, Conflict, NotFound, ValidationFailed, problem
 from application.fields import text_problems
 from application.policy import Policy
 from application.ports import CampaignLocks, Clock, NoCampaignLocks, ReadModels
@@ -33,6 +33,8 @@ from domain.text import NAME_CHARS, TEMPLATE_CHARS, escaped
 
 # A pool larger than this is no campaign's; each number is looked up before recording.
 MAX_FROM_NUMBERS = 100
+# Tries of a transition that other requests keep overtaking, before answering 409.
+CHANGE_ATTEMPTS = 5
 
 VariableValue = str | int | float | bool
 
@@ -96,7 +98,7 @@ class Campaigns:
         if idempotency_key and not errors:
             existing = self._existing(account_id, idempotency_key, fingerprint)
             if existing is not None:
-                return CampaignCreated(existing, created=False)
+                return self._replayed(existing)
         now = self.clock.now()
         agent_id = self.directory.agent_of(account_id, command.agent_id)
         if agent_id is None:
@@ -135,42 +137,55 @@ class Campaigns:
             existing = self._existing(account_id, idempotency_key, fingerprint)
             if existing is None:
                 raise
-            return CampaignCreated(existing, created=False)
+            return self._replayed(existing)
         self.read_models.catch_up(until=position)
         return CampaignCreated(campaign.id, created=True)
+
+    def _replayed(self, campaign_id: UUID) -> CampaignCreated:
+        """An Idempotency-Key named a recorded campaign: answered once it is readable (the
+        request that recorded it may still be projecting it)."""
+        self.read_models.catch_up()
+        return CampaignCreated(campaign_id, created=False)
 
     def cancel(self, account_id: UUID, campaign_id: str) -> None:
         """Nothing of the campaign is submitted once this returns (see CampaignLocks)."""
         uuid = self._owned(account_id, campaign_id).id
         with self.locks.exclusive(uuid):
-            self._change(self._owned(account_id, campaign_id), lambda c, at: c.cancel(at))
+            self._change(lambda: self._owned(account_id, campaign_id), lambda c, at: c.cancel(at))
 
     def pause(self, account_id: UUID, campaign_id: str) -> None:
         uuid = self._owned(account_id, campaign_id).id
         with self.locks.exclusive(uuid):
-            campaign = self._owned(account_id, campaign_id)
-            self._change(campaign, lambda c, at: c.pause(at, reason="paused by request"))
+            self._change(
+                lambda: self._owned(account_id, campaign_id),
+                lambda c, at: c.pause(at, reason="paused by request"),
+            )
 
     def resume(self, account_id: UUID, campaign_id: str) -> None:
-        self._change(self._owned(account_id, campaign_id), lambda c, at: c.resume(at))
+        self._change(lambda: self._owned(account_id, campaign_id), lambda c, at: c.resume(at))
 
     def launch(self, account_id: UUID, campaign_id: str) -> None:
-        self._change(self._owned(account_id, campaign_id), lambda c, at: c.launch(at))
+        self._change(lambda: self._owned(account_id, campaign_id), lambda c, at: c.launch(at))
 
     def retry(self, account_id: UUID, campaign_id: str, retryable: int) -> None:
         """Send again to recipients that failed with a retryable error."""
-        campaign = self._owned(account_id, campaign_id)
+        self._owned(account_id, campaign_id)
         if retryable == 0:
             raise Conflict("no recipient failed with a retryable error")
-        self._change(campaign, lambda c, at: c.retry_failed(at, round_=c.retry_rounds + 1))
+        self._change(
+            lambda: self._owned(account_id, campaign_id),
+            lambda c, at: c.retry_failed(at, round_=c.retry_rounds + 1),
+        )
 
     # Transitions the dispatcher makes.
 
     def start(self, campaign_id: UUID) -> None:
-        self._change(self._get(campaign_id), lambda c, at: c.start(at))
+        self._change(lambda: self._get(campaign_id), lambda c, at: c.start(at))
 
     def finish(self, campaign_id: UUID, all_failed: bool) -> None:
-        self._change(self._get(campaign_id), lambda c, at: c.finish(at, all_failed), strict=True)
+        self._change(
+            lambda: self._get(campaign_id), lambda c, at: c.finish(at, all_failed), strict=True
+        )
 
     def hold_for_quiet_hours(self, campaign_id: UUID, until: datetime) -> None:
         """Record that the campaign's due recipients wait for quiet hours to end."""
@@ -185,23 +200,43 @@ class Campaigns:
 
     def auto_pause(self, campaign_id: UUID, reason: str) -> None:
         with self.locks.exclusive(campaign_id):
-            campaign = self._get(campaign_id)
-            self._change(campaign, lambda c, at: c.pause(at, reason=reason), strict=True)
+            self._change(
+                lambda: self._get(campaign_id),
+                lambda c, at: c.pause(at, reason=reason),
+                strict=True,
+            )
 
     def _change(
         self,
-        campaign: Campaign,
+        load: Callable[[], Campaign],
         command: Callable[[Campaign, datetime], None],
         strict: bool = False,
     ) -> None:
-        """Apply a command and record it; an invalid transition is a 409 (or raised as is)."""
-        try:
-            command(campaign, self.clock.now())
-        except InvalidTransition as error:
-            if strict:
-                raise
-            raise Conflict(error.message) from None
-        self.read_models.catch_up(until=self.store.record(campaign))
+        """Apply a command to the campaign as recorded and record it; an invalid transition
+        is a 409 (or raised as is, when strict).
+
+        Another request may record a change of the same campaign in between (the event
+        store then refuses this one's version): the command is decided again on the new
+        state, so of two identical requests one makes the change and the other is a 409.
+        """
+        for _ in range(CHANGE_ATTEMPTS):
+            campaign = load()
+            try:
+                command(campaign, self.clock.now())
+            except InvalidTransition as error:
+                if strict:
+                    raise
+                raise Conflict(error.message) from None
+            try:
+                position = self.store.record(campaign)
+            except IntegrityError as error:
+                conflict = error
+                continue
+            self.read_models.catch_up(until=position)
+            return
+        if strict:
+            raise conflict
+        raise ChangedConcurrently("the campaign changed concurrently; try again")
 
     def _get(self, campaign_id: UUID) -> Campaign:
         campaign: object = self.store.repository.get(campaign_id)

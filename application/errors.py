@@ -20,6 +20,12 @@ class Conflict(ApplicationError):
     code = "conflict"
 
 
+class ChangedConcurrently(Conflict):
+    """Another request changed the same thing first, every time this one tried."""
+
+    code = "changed_concurrently"
+
+
 class ValidationFailed(ApplicationError):
     """Every problem found in a request, each naming its field and value."""
 
