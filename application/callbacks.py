@@ -6,6 +6,11 @@ transaction; each caller waits for its batch to commit before Twilio gets its an
 The read models follow a moment later (the process's projection follower wakes on the
 insert's NOTIFY): Twilio reads nothing back, and the next batch need not wait for the
 last one's projection.
+
+A callback counts only when it is signed with the Twilio credentials of the account that
+sent its message (never those its own `AccountSid` names, which any account could put
+there): the query that reads the batch's message versions also reads their accounts, so
+the check costs no extra roundtrip.
 """
 
 import asyncio
@@ -13,8 +18,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +39,17 @@ class StatusCallback:
     twilio_sid: str
     error_code: int | None
     error_message: str | None
+    # Whether the request is signed with this account's Twilio credentials.
+    signed_by: Callable[[UUID], bool]
+
+
+class Outcome(Enum):
+    RECORDED = "recorded"
+    UNKNOWN_MESSAGE = "unknown_message"
+    NOT_THE_SENDERS = "not_the_senders"  # not signed by the account that sent the message
+
+
+Pending = tuple[StatusCallback, "asyncio.Future[Outcome]"]
 
 
 class StatusCallbacks:
@@ -48,15 +66,15 @@ class StatusCallbacks:
         self.clock = clock
         self.max_batch = max_batch
         self.gather_seconds = gather_seconds
-        self._queue: queue.Queue[tuple[StatusCallback, asyncio.Future[bool]]] = queue.Queue()
+        self._queue: queue.Queue[Pending] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def record(self, callback: StatusCallback) -> "asyncio.Future[bool]":
-        """Record a callback (from a coroutine); the future says whether its message
-        exists, once the batch holding it is committed."""
+    def record(self, callback: StatusCallback) -> "asyncio.Future[Outcome]":
+        """Record a callback (from a coroutine); the future says what became of it, once
+        the batch holding it is committed."""
         self._ensure_running()
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.put((callback, future))
         return future
 
@@ -76,38 +94,44 @@ class StatusCallbacks:
                 except queue.Empty:
                     break
             try:
-                found = self._record(batch)
+                outcomes: list[Outcome] | Exception = self._record(batch)
             except Exception as error:
                 log.exception("callbacks_failed")
-                self._answer(batch, error)
-                continue
-            self._answer(batch, found)
+                outcomes = error
+            self._answer(batch, outcomes)
 
     @staticmethod
-    def _answer(
-        batch: list[tuple[StatusCallback, "asyncio.Future[bool]"]], found: set[UUID] | Exception
-    ) -> None:
+    def _answer(batch: list[Pending], outcomes: list[Outcome] | Exception) -> None:
         """Resolve the batch's futures with one wake-up of each event loop, not one each."""
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], Any]]] = {}
-        for callback, future in batch:
-            outcome = found if isinstance(found, Exception) else callback.message_id in found
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Outcome], Any]]] = {}
+        for n, (_, future) in enumerate(batch):
+            outcome = outcomes if isinstance(outcomes, Exception) else outcomes[n]
             by_loop.setdefault(future.get_loop(), []).append((future, outcome))
         for loop, answers in by_loop.items():
             loop.call_soon_threadsafe(_resolve, answers)
 
-    def _record(self, batch: list[tuple[StatusCallback, "asyncio.Future[bool]"]]) -> set[UUID]:
-        """One query for the messages' versions, one transaction for all the events; the
-        ids of the messages that exist."""
+    def _record(self, batch: list[Pending]) -> list[Outcome]:
+        """One query for the messages' versions and owners, one transaction for all the
+        events; what became of each callback, in order."""
         now = self.clock.now()
-        versions = self.store.latest_versions(
+        latest = self.store.latest_versions(
             list({callback.message_id for callback, _ in batch}), ":Message.Created"
         )
-        found = set(versions)
+        versions = {message_id: found.version for message_id, found in latest.items()}
+        outcomes = []
+        accepted = []
         events = []
         for callback, _ in batch:
-            version = versions.get(callback.message_id)
-            if version is None:
+            found = latest.get(callback.message_id)
+            if found is None:
+                outcomes.append(Outcome.UNKNOWN_MESSAGE)
                 continue
+            if found.account_id is None or not callback.signed_by(found.account_id):
+                outcomes.append(Outcome.NOT_THE_SENDERS)
+                continue
+            outcomes.append(Outcome.RECORDED)
+            accepted.append(callback)
+            version = versions[callback.message_id]
             versions[callback.message_id] = version + 1
             events.append(
                 Message.status_report(
@@ -125,10 +149,9 @@ class StatusCallbacks:
                 self.store.record(*events)
         except IntegrityError:
             # The dispatcher recorded an answer on one of them meanwhile: one by one, fresh.
-            for callback, _ in batch:
-                if callback.message_id in found:
-                    self._record_one(callback, now)
-        return found
+            for callback in accepted:
+                self._record_one(callback, now)
+        return outcomes
 
     def _record_one(self, callback: StatusCallback, now: datetime) -> int:
         for _ in range(10):
@@ -159,7 +182,7 @@ class StatusCallbacks:
         )
 
 
-def _resolve(answers: list[tuple["asyncio.Future[bool]", Any]]) -> None:
+def _resolve(answers: list[tuple["asyncio.Future[Outcome]", Any]]) -> None:
     for future, outcome in answers:
         if future.done():  # the request was cancelled (client went away)
             continue

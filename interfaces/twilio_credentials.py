@@ -20,7 +20,6 @@ CREATE TABLE IF NOT EXISTS secrets.twilio_credentials (
     auth_token text NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS twilio_credentials_by_sid ON secrets.twilio_credentials (account_sid);
 """
 
 
@@ -54,16 +53,6 @@ class TwilioCredentials:
             "SELECT account_sid, auth_token FROM secrets.twilio_credentials WHERE account_id = %s",
         )
         return found or self.default
-
-    def token_for_sid(self, account_sid: str) -> str | None:
-        if account_sid == self.default[0]:
-            return self.default[1]
-        found = self._cached(
-            account_sid,
-            "SELECT account_sid, auth_token FROM secrets.twilio_credentials"
-            " WHERE account_sid = %s LIMIT 1",
-        )
-        return found[1] if found else None
 
     def _cached(self, key: object, query: str) -> tuple[str, str] | None:
         now = time.monotonic()

@@ -175,3 +175,58 @@ def test_an_account_with_its_own_twilio_credentials_sends_and_is_verified_with_t
     assert (
         post_callback(world, message["message_id"], forged).status_code == 403
     )  # signed with the default token
+
+
+def test_a_callback_counts_only_when_signed_by_the_account_that_sent_the_message(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    """Account B has Twilio credentials of its own; A uses the default ones. Each signs a
+    callback for the other's message with its own token (and its own AccountSid)."""
+    other = Tenant(world.herald)
+    world.herald.directory.set_twilio_account(
+        other.account_id, OTHER_TWILIO_SID, OTHER_TWILIO_TOKEN
+    )
+    mine, theirs = single(world, sender), single(world, other)
+    before = {m["message_id"]: history(world, m["message_id"]) for m in (mine, theirs)}
+
+    as_other = {
+        **callback_params(mine, "undelivered", ErrorCode="30003"),
+        "AccountSid": OTHER_TWILIO_SID,
+    }
+    assert (
+        post_callback(world, mine["message_id"], as_other, token=OTHER_TWILIO_TOKEN).status_code
+        == 403
+    )
+    as_default = callback_params(theirs, "undelivered", ErrorCode="30003")
+    assert post_callback(world, theirs["message_id"], as_default).status_code == 403
+
+    assert {m: history(world, m) for m in before} == before
+    for message, tenant in ((mine, sender), (theirs, other)):
+        shown = world.http(tenant).get(f"/v1/sms/{message['message_id']}").json()
+        assert shown["status"] == "delivered"
+
+    own = callback_params(mine, "delivered")
+    assert post_callback(world, mine["message_id"], own).status_code == 204
+    own_other = {**callback_params(theirs, "delivered"), "AccountSid": OTHER_TWILIO_SID}
+    assert (
+        post_callback(world, theirs["message_id"], own_other, token=OTHER_TWILIO_TOKEN).status_code
+        == 204
+    )
+    wait_until(
+        lambda: {m: history(world, m) for m in before} == {m: n + 1 for m, n in before.items()}
+    )
+
+
+def test_an_account_without_a_token_accepts_no_callback(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    """An empty auth token would make any signature made with an empty key valid."""
+    message = single(world, sender)
+    credentials = world.herald.twilio_credentials
+    default = credentials.default
+    credentials.default = (default[0], "")
+    try:
+        params = callback_params(message, "undelivered")
+        assert post_callback(world, message["message_id"], params, token="").status_code == 403
+    finally:
+        credentials.default = default
