@@ -2,6 +2,7 @@
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -14,6 +15,7 @@ from application.errors import ChangedConcurrently, Conflict, NotFound, Validati
 from application.fields import text_problems
 from application.policy import Policy
 from application.ports import CampaignLocks, Clock, NoCampaignLocks, ReadModels
+from application.preview import MESSAGES_SHOWN, CampaignPreview, Pricing, preview_report
 from application.store import EventStore, IntegrityError
 from domain import ids
 from domain.campaign import (
@@ -26,6 +28,7 @@ from domain.campaign import (
 )
 from domain.errors import InvalidTransition
 from domain.phone import PhoneValidator
+from domain.quiet_hours import DEFAULT_QUIET_HOURS
 from domain.recipients import RECOMMENDED_MESSAGE_CHARS, RecipientPlan, plan_recipients
 from domain.schedule import in_utc, schedule_problem
 from domain.status import RecipientStatus
@@ -54,6 +57,20 @@ class CreateCampaign(msgspec.Struct):
     schedule_type: Literal["now", "schedule", "draft"] = "now"
     scheduled_at: datetime | None = None
     on_invalid: Literal["reject", "skip"] = "reject"
+
+
+@dataclass(frozen=True)
+class CheckedCampaign:
+    """A create request checked against the account. `errors` lists the problems with the
+    campaign's own fields (its recipients' are in the plan); `agent_id` and `plan` are
+    None when those could not be checked."""
+
+    now: datetime
+    agent_id: UUID | None
+    from_numbers: list[str]
+    scheduled_at: datetime | None
+    plan: RecipientPlan | None
+    errors: list[dict[str, Any]]
 
 
 class CampaignCreated(msgspec.Struct):
@@ -99,33 +116,24 @@ class Campaigns:
             existing = self._existing(account_id, idempotency_key, fingerprint)
             if existing is not None:
                 return self._replayed(existing)
-        now = self.clock.now()
-        agent_id = self.directory.agent_of(account_id, command.agent_id)
-        if agent_id is None:
-            errors.append(problem("agent_id", command.agent_id, "unknown_agent", "no such agent"))
-        from_numbers = self._check_from_numbers(account_id, agent_id, command, errors)
-        scheduled_at = self._check_schedule(command, now, errors)
-        errors += text_problems("name", command.name, NAME_CHARS)
-        errors += text_problems(
-            "message_template", command.message_template, TEMPLATE_CHARS, multiline=True
-        )
-        plan = self._plan(account_id, command, errors)
+        checked = self.check(account_id, command)
+        errors += checked.errors + _recipient_errors(command, checked.plan)
         if errors:
             raise ValidationFailed("the campaign has invalid fields", errors)
-        assert agent_id is not None and plan is not None
+        assert checked.agent_id is not None and checked.plan is not None
         campaign_id = (
             campaign_id_for_key(account_id, idempotency_key) if idempotency_key else uuid4()
         )
         campaign, batches = self._build(
             campaign_id,
             account_id,
-            agent_id,
+            checked.agent_id,
             command,
-            from_numbers,
-            scheduled_at,
+            checked.from_numbers,
+            checked.scheduled_at,
             source,
-            now,
-            plan,
+            checked.now,
+            checked.plan,
             idempotency_key,
             fingerprint,
         )
@@ -140,6 +148,45 @@ class Campaigns:
             return self._replayed(existing)
         self.read_models.catch_up(until=position)
         return CampaignCreated(campaign.id, created=True)
+
+    def preview(
+        self, account_id: UUID, command: CreateCampaign, limit: int = MESSAGES_SHOWN
+    ) -> CampaignPreview:
+        """The report create would give, with nothing recorded (a dry run). Invalid
+        recipients are reported whatever `on_invalid` says; the campaign's own fields
+        must be valid, as for create (422)."""
+        checked = self.check(account_id, command)
+        if checked.errors:
+            raise ValidationFailed("the campaign has invalid fields", checked.errors)
+        assert checked.plan is not None
+        quiet_hours = self.read_models.quiet_hours([account_id])
+        return preview_report(
+            command.message_template,
+            [(r.phone, r.variables) for r in command.recipients],
+            checked.plan,
+            start=checked.scheduled_at or checked.now,
+            mps=self.directory.sender_mps(account_id, checked.from_numbers),
+            quiet_hours=quiet_hours.get(account_id, DEFAULT_QUIET_HOURS),
+            pricing=Pricing(self.policy.price_per_segment, self.policy.currency),
+            warnings=plan_warnings(checked.plan),
+            limit=limit,
+        )
+
+    def check(self, account_id: UUID, command: CreateCampaign) -> CheckedCampaign:
+        """Everything create checks before recording, shared with preview."""
+        errors: list[dict[str, Any]] = []
+        now = self.clock.now()
+        agent_id = self.directory.agent_of(account_id, command.agent_id)
+        if agent_id is None:
+            errors.append(problem("agent_id", command.agent_id, "unknown_agent", "no such agent"))
+        from_numbers = self._check_from_numbers(account_id, agent_id, command, errors)
+        scheduled_at = self._check_schedule(command, now, errors)
+        errors += text_problems("name", command.name, NAME_CHARS)
+        errors += text_problems(
+            "message_template", command.message_template, TEMPLATE_CHARS, multiline=True
+        )
+        plan = self._plan(account_id, command, errors)
+        return CheckedCampaign(now, agent_id, from_numbers, scheduled_at, plan, errors)
 
     def _replayed(self, campaign_id: UUID) -> CampaignCreated:
         """An Idempotency-Key named a recorded campaign: answered once it is readable (the
@@ -344,24 +391,12 @@ class Campaigns:
                 )
             )
             return None
-        plan = plan_recipients(
+        return plan_recipients(
             command.message_template,
             [(r.phone, r.variables) for r in command.recipients],
             self.validator,
             self.read_models.opted_out(account_id, (r.phone for r in command.recipients)),
         )
-        if plan.problems and command.on_invalid == "reject":
-            errors.extend(
-                problem(
-                    f"recipients[{p.index}].{p.field}", p.value, p.code, p.reason, index=p.index
-                )
-                for p in plan.problems
-            )
-        elif not plan.recipients:
-            errors.append(
-                problem("recipients", f"{count} recipients", "no_valid_recipients", "none is valid")
-            )
-        return plan
 
     def _build(
         self,
@@ -377,14 +412,7 @@ class Campaigns:
         idempotency_key: str | None,
         fingerprint: str | None,
     ) -> tuple[Campaign, list[RecipientBatch]]:
-        warnings = []
-        if plan.long_messages:
-            warnings.append(
-                f"{plan.long_messages} messages are over {RECOMMENDED_MESSAGE_CHARS} characters"
-                f" (up to {plan.longest_message}); UK carriers often reject long messages"
-            )
-        if plan.suppressed:
-            warnings.append(f"{plan.suppressed} recipients have opted out and will not be sent to")
+        warnings = plan_warnings(plan)
         rows = [
             [
                 r.phone,
@@ -435,3 +463,31 @@ class Campaigns:
             request_hash=fingerprint,
         )
         return campaign, batches
+
+
+def _recipient_errors(command: CreateCampaign, plan: RecipientPlan | None) -> list[dict[str, Any]]:
+    """Invalid recipients refuse the campaign unless `on_invalid` is skip; none valid always."""
+    if plan is None:
+        return []
+    if plan.problems and command.on_invalid == "reject":
+        return [
+            problem(f"recipients[{p.index}].{p.field}", p.value, p.code, p.reason, index=p.index)
+            for p in plan.problems
+        ]
+    if not plan.recipients:
+        count = len(command.recipients)
+        shown = f"{count} recipients"
+        return [problem("recipients", shown, "no_valid_recipients", "none is valid")]
+    return []
+
+
+def plan_warnings(plan: RecipientPlan) -> list[str]:
+    warnings = []
+    if plan.long_messages:
+        warnings.append(
+            f"{plan.long_messages} messages are over {RECOMMENDED_MESSAGE_CHARS} characters"
+            f" (up to {plan.longest_message}); UK carriers often reject long messages"
+        )
+    if plan.suppressed:
+        warnings.append(f"{plan.suppressed} recipients have opted out and will not be sent to")
+    return warnings

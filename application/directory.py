@@ -201,6 +201,18 @@ class Directory:
             return "belongs to another agent"
         return None
 
+    def sender_mps(self, account_id: UUID, phones: list[str]) -> int:
+        """The pace of these sender numbers of the account together, in messages per second."""
+        total = 0
+        for phone in phones:
+            try:
+                number: object = self.store.repository.get(number_id(phone))
+            except AggregateNotFoundError:
+                continue
+            if isinstance(number, SenderNumber) and number.account_id == account_id:
+                total += number.mps
+        return total
+
     def _owned(
         self,
         kind: type[T],

@@ -8,6 +8,7 @@ from litestar.params import Parameter
 
 from application.campaigns import CreateCampaign
 from application.errors import NotFound, problem
+from application.preview import MAX_MESSAGES_SHOWN, MESSAGES_SHOWN, CampaignPreview
 from domain import ids
 from domain.status import CampaignStatus, RecipientStatus
 from interfaces.api.body import validate_body
@@ -21,6 +22,7 @@ from projections.views import (
 )
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
+PreviewLimit = Annotated[int, Parameter(ge=1, le=MAX_MESSAGES_SHOWN)]
 
 
 def recipient_phone_problems(request: Request, value: Any) -> list[dict[str, Any]]:  # type: ignore[type-arg]
@@ -69,6 +71,26 @@ class CampaignController(Controller):
         view = herald.queries.created_campaign(account_id, created.campaign_id)
         assert view is not None
         return view
+
+    @post(
+        "/preview",
+        operation_id="previewCampaign",
+        status_code=200,
+        before_request=validate_body(CreateCampaign, also=recipient_phone_problems),
+        sync_to_thread=True,
+        description="A dry run of create with the same body: the report create would give"
+        " (invalid recipients with reasons, duplicates, opted out, segments and encodings,"
+        " cost, when sending would start and end) and the first `limit` rendered messages."
+        " Nothing is recorded.",
+    )
+    def preview(
+        self,
+        data: CreateCampaign,
+        account_id: UUID,
+        herald: Herald,
+        limit: PreviewLimit = MESSAGES_SHOWN,
+    ) -> CampaignPreview:
+        return herald.campaigns.preview(account_id, data, limit)
 
     @get("/", operation_id="listCampaigns", sync_to_thread=True)
     def list(
