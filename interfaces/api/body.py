@@ -11,7 +11,7 @@ an unauthenticated body is never read.
 
 import types
 from collections.abc import Callable
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 from litestar import Request
@@ -46,16 +46,23 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+def _unannotated(tp: Any) -> Any:
+    """`T` of `Annotated[T, ...]` (constraints and schema notes), else `tp`."""
+    return get_args(tp)[0] if get_origin(tp) is Annotated else tp
+
+
 def _is_struct(tp: Any) -> bool:
+    tp = _unannotated(tp)
     return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
 
 
 def _optional_struct_list(tp: Any) -> Any:
-    """The struct type T of `list[T]` or `list[T] | None`, else None."""
+    """The struct type T of `list[T]` or `list[T] | None` (either maybe Annotated), else None."""
+    tp = _unannotated(tp)
     candidates = get_args(tp) if get_origin(tp) in (Union, types.UnionType) else (tp,)
-    for candidate in candidates:
+    for candidate in map(_unannotated, candidates):
         if get_origin(candidate) is list and _is_struct(get_args(candidate)[0]):
-            return get_args(candidate)[0]
+            return _unannotated(get_args(candidate)[0])
     return None
 
 
@@ -70,6 +77,7 @@ def _shown(value: Any, levels: int = SHOWN_LEVELS) -> Any:
 
 def collect_problems(value: Any, tp: Any, path: str, out: list[dict[str, Any]]) -> None:
     if _is_struct(tp):
+        tp = _unannotated(tp)
         if not isinstance(value, dict):
             out.append(problem(path or "body", _shown(value), "wrong_type", "must be an object"))
             return
