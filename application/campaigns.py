@@ -4,12 +4,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
+from application.constraints import E164_PATTERN, MessageTemplate, Name, Phone, at_least_one
 from application.directory import Directory
 from application.errors import ChangedConcurrently, Conflict, NotFound, ValidationFailed, problem
 from application.fields import text_problems
@@ -43,17 +44,35 @@ VariableValue = str | int | float | bool
 
 
 class RecipientIn(msgspec.Struct):
+    # Not constrained here: with on_invalid "skip" a bad phone is reported, not refused.
     phone: str
     variables: dict[str, VariableValue] = {}
 
 
+Recipients = Annotated[
+    list[RecipientIn],
+    at_least_one(
+        "each is checked on its own (phone, variables, rendered message): with on_invalid"
+        " reject a bad one refuses the campaign, with skip it is reported and left out"
+    ),
+]
+SenderPool = Annotated[
+    list[str],
+    at_least_one(
+        "a pool of the agent's sender numbers, instead of from_number",
+        at_most=MAX_FROM_NUMBERS,
+        items={"type": "string", "pattern": E164_PATTERN},
+    ),
+]
+
+
 class CreateCampaign(msgspec.Struct):
     agent_id: str
-    name: str
-    message_template: str
-    recipients: list[RecipientIn]
-    from_number: str | None = None
-    from_numbers: list[str] | None = None
+    name: Name
+    message_template: MessageTemplate
+    recipients: Recipients
+    from_number: Phone | None = None
+    from_numbers: SenderPool | None = None
     schedule_type: Literal["now", "schedule", "draft"] = "now"
     scheduled_at: datetime | None = None
     on_invalid: Literal["reject", "skip"] = "reject"

@@ -3,12 +3,13 @@
 import hashlib
 import re
 import secrets
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 
+from application.constraints import Name, Phone, SystemPrompt, count
 from application.errors import Conflict, NotFound, ValidationFailed, problem
 from application.fields import text_problems
 from application.ports import ReadModels, TwilioSecrets
@@ -26,14 +27,14 @@ T = TypeVar("T")
 
 
 class CreateAgent(msgspec.Struct):
-    name: str
-    system_prompt: str = ""
+    name: Name
+    system_prompt: SystemPrompt = ""
 
 
 class AddNumber(msgspec.Struct):
-    phone_number: str
+    phone_number: Phone
     agent_id: str
-    mps: int = 1
+    mps: Annotated[int, count(1, MAX_MPS, "segments per second")] = 1
 
 
 class NumberUnavailable(Conflict):

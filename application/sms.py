@@ -5,6 +5,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 
+from application.constraints import MessageBody, Phone
 from application.directory import Directory
 from application.errors import ValidationFailed, problem
 from application.fields import text_problems
@@ -21,9 +22,9 @@ from domain.text import MESSAGE_CHARS
 
 class SendSms(msgspec.Struct):
     agent_id: str
-    to: str
-    from_number: str
-    message: str
+    to: Phone
+    from_number: Phone
+    message: MessageBody
 
 
 class SingleSms:

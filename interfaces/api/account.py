@@ -5,15 +5,17 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, get, patch
 
+from application.constraints import ClockTime
 from application.errors import NotFound
 from interfaces.api.body import validate_body
+from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
 from interfaces.bootstrap import Herald
 from projections.views import AccountView
 
 
 class QuietHoursWindow(msgspec.Struct, forbid_unknown_fields=True):
-    start: str  # "HH:MM", in each recipient's local time
-    end: str
+    start: ClockTime  # in each recipient's local time
+    end: ClockTime
 
 
 class AccountSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -24,13 +26,19 @@ class AccountController(Controller):
     path = "/v1/account"
     tags = ["account"]
 
-    @get("/", operation_id="getAccount", sync_to_thread=True)
+    @get(
+        "/",
+        operation_id="getAccount",
+        responses=errors(*AUTHENTICATED, 404),
+        sync_to_thread=True,
+    )
     def show(self, account_id: UUID, herald: Herald) -> AccountView:
         return _account(herald, account_id)
 
     @patch(
         "/",
         operation_id="updateAccountSettings",
+        responses=errors(*WITH_BODY, 404),
         before_request=validate_body(AccountSettings),
         sync_to_thread=True,
         description="Set the account's quiet hours: a window in each recipient's local time"

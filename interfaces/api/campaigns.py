@@ -12,6 +12,7 @@ from application.preview import MAX_MESSAGES_SHOWN, MESSAGES_SHOWN, CampaignPrev
 from domain import ids
 from domain.status import CampaignStatus, RecipientStatus
 from interfaces.api.body import validate_body
+from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
 from interfaces.bootstrap import Herald
 from projections.views import (
     CampaignDetailView,
@@ -23,6 +24,17 @@ from projections.views import (
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
 PreviewLimit = Annotated[int, Parameter(ge=1, le=MAX_MESSAGES_SHOWN)]
+# Checked by the use case with the body's fields (one 422 for all), so only documented here.
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="The same key and body give the same campaign; the same key with"
+        " another body is a 409. 1 to 255 printable ASCII characters.",
+        schema_extra={"pattern": "^[ -~]{1,255}$"},
+    ),
+]
 
 
 def recipient_phone_problems(request: Request, value: Any) -> list[dict[str, Any]]:  # type: ignore[type-arg]
@@ -55,6 +67,7 @@ class CampaignController(Controller):
     @post(
         "/",
         operation_id="createCampaign",
+        responses=errors(*WITH_BODY, 409),
         status_code=201,
         before_request=validate_body(CreateCampaign, also=recipient_phone_problems),
         sync_to_thread=True,
@@ -64,9 +77,9 @@ class CampaignController(Controller):
         data: CreateCampaign,
         account_id: UUID,
         herald: Herald,
-        request: Request,  # type: ignore[type-arg]
+        idempotency_key: IdempotencyKey = None,
     ) -> CreatedCampaignView:
-        key = request.headers.get("idempotency-key") or None
+        key = idempotency_key or None
         created = herald.campaigns.create(account_id, data, source="api", idempotency_key=key)
         view = herald.queries.created_campaign(account_id, created.campaign_id)
         assert view is not None
@@ -75,6 +88,7 @@ class CampaignController(Controller):
     @post(
         "/preview",
         operation_id="previewCampaign",
+        responses=errors(*WITH_BODY),
         status_code=200,
         before_request=validate_body(CreateCampaign, also=recipient_phone_problems),
         sync_to_thread=True,
@@ -92,7 +106,12 @@ class CampaignController(Controller):
     ) -> CampaignPreview:
         return herald.campaigns.preview(account_id, data, limit)
 
-    @get("/", operation_id="listCampaigns", sync_to_thread=True)
+    @get(
+        "/",
+        operation_id="listCampaigns",
+        responses=errors(*AUTHENTICATED, 422),
+        sync_to_thread=True,
+    )
     def list(
         self,
         account_id: UUID,
@@ -104,7 +123,12 @@ class CampaignController(Controller):
     ) -> CampaignPage:
         return herald.queries.campaigns(account_id, status, source, cursor, limit)
 
-    @get("/{campaign_id:str}", operation_id="getCampaign", sync_to_thread=True)
+    @get(
+        "/{campaign_id:str}",
+        operation_id="getCampaign",
+        responses=errors(*AUTHENTICATED, 404, 422),
+        sync_to_thread=True,
+    )
     def read(
         self, campaign_id: str, account_id: UUID, herald: Herald, limit: Limit = 100
     ) -> CampaignDetailView:
@@ -113,7 +137,12 @@ class CampaignController(Controller):
             raise NotFound(f"campaign {campaign_id} not found")
         return view
 
-    @get("/{campaign_id:str}/recipients", operation_id="listRecipients", sync_to_thread=True)
+    @get(
+        "/{campaign_id:str}/recipients",
+        operation_id="listRecipients",
+        responses=errors(*AUTHENTICATED, 404, 422),
+        sync_to_thread=True,
+    )
     def recipients(
         self,
         campaign_id: str,
@@ -129,7 +158,11 @@ class CampaignController(Controller):
         return herald.queries.recipients(uuid, status, cursor, limit)
 
     @delete(
-        "/{campaign_id:str}", operation_id="cancelCampaign", status_code=200, sync_to_thread=True
+        "/{campaign_id:str}",
+        operation_id="cancelCampaign",
+        status_code=200,
+        responses=errors(*AUTHENTICATED, 404, 409),
+        sync_to_thread=True,
     )
     def cancel(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
         herald.campaigns.cancel(account_id, campaign_id)
@@ -138,6 +171,7 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:str}/launch",
         operation_id="launchCampaign",
+        responses=errors(*AUTHENTICATED, 404, 409),
         status_code=200,
         sync_to_thread=True,
     )
@@ -148,6 +182,7 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:str}/pause",
         operation_id="pauseCampaign",
+        responses=errors(*AUTHENTICATED, 404, 409),
         status_code=200,
         sync_to_thread=True,
     )
@@ -159,6 +194,7 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:str}/resume",
         operation_id="resumeCampaign",
+        responses=errors(*AUTHENTICATED, 404, 409),
         status_code=200,
         sync_to_thread=True,
     )
@@ -169,6 +205,7 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:str}/retry",
         operation_id="retryCampaign",
+        responses=errors(*AUTHENTICATED, 404, 409),
         status_code=200,
         sync_to_thread=True,
     )

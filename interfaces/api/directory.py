@@ -7,6 +7,7 @@ from litestar import Controller, get, post
 from application.directory import AddNumber, CreateAgent
 from domain import ids
 from interfaces.api.body import validate_body
+from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
 from interfaces.bootstrap import Herald
 from projections.views import AgentView, NumberView
 
@@ -18,6 +19,7 @@ class AgentController(Controller):
     @post(
         "/",
         operation_id="createAgent",
+        responses=errors(*WITH_BODY),
         status_code=201,
         before_request=validate_body(CreateAgent),
         sync_to_thread=True,
@@ -27,7 +29,7 @@ class AgentController(Controller):
         public = ids.public_id(ids.AGENT, agent_id)
         return next(a for a in herald.queries.agents(account_id) if a.agent_id == public)
 
-    @get("/", operation_id="listAgents", sync_to_thread=True)
+    @get("/", operation_id="listAgents", responses=errors(*AUTHENTICATED), sync_to_thread=True)
     def list(self, account_id: UUID, herald: Herald) -> list[AgentView]:
         return herald.queries.agents(account_id)
 
@@ -39,6 +41,7 @@ class NumberController(Controller):
     @post(
         "/",
         operation_id="addNumber",
+        responses=errors(*WITH_BODY, 409),
         status_code=201,
         before_request=validate_body(AddNumber),
         sync_to_thread=True,
@@ -49,6 +52,6 @@ class NumberController(Controller):
             n for n in herald.queries.numbers(account_id) if n.phone_number == data.phone_number
         )
 
-    @get("/", operation_id="listNumbers", sync_to_thread=True)
+    @get("/", operation_id="listNumbers", responses=errors(*AUTHENTICATED), sync_to_thread=True)
     def list(self, account_id: UUID, herald: Herald) -> list[NumberView]:
         return herald.queries.numbers(account_id)

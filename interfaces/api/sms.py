@@ -10,6 +10,7 @@ from application.errors import NotFound
 from application.sms import SendSms
 from domain import ids
 from interfaces.api.body import validate_body
+from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
 from interfaces.bootstrap import Herald
 from projections.views import MessageView
 
@@ -23,6 +24,7 @@ class SmsController(Controller):
     @post(
         "/",
         operation_id="sendSms",
+        responses=errors(*WITH_BODY),
         status_code=201,
         before_request=validate_body(SendSms),
         sync_to_thread=True,
@@ -40,7 +42,12 @@ class SmsController(Controller):
                 return view
             time.sleep(0.01)
 
-    @get("/{message_id:str}", operation_id="getSms", sync_to_thread=True)
+    @get(
+        "/{message_id:str}",
+        operation_id="getSms",
+        responses=errors(*AUTHENTICATED, 404),
+        sync_to_thread=True,
+    )
     def read(self, message_id: str, account_id: UUID, herald: Herald) -> MessageView:
         uuid = ids.parse_public_id(ids.MESSAGE, message_id)
         # Anything else is looked up as a Twilio SID if it can be one (never a NUL to PostgreSQL).
