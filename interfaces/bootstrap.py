@@ -4,6 +4,7 @@
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from psycopg_pool import ConnectionPool
 
@@ -68,7 +69,7 @@ class Herald:
 
 
 def bootstrap(settings: Settings, clock: Clock | None = None) -> Herald:
-    clock = clock or SystemClock()
+    clock = clock or SystemClock(timedelta(seconds=settings.clock_offset))
     url = database_url(settings.database_url, settings.data_dir)
     store = EventStore(env=eventsourcing_env(url, settings.db_pool_size))
     pool = ConnectionPool(

@@ -17,6 +17,7 @@
 | HERALD_ATTEMPT_TIMEOUT | 15 | seconds before an unanswered submission is looked up |
 | HERALD_DISPATCH_LEASE | 5 | seconds a dead dispatcher's numbers stay leased to it |
 | HERALD_SMS_WAIT_SECONDS | 2 | how long POST /v1/sms waits for Twilio's SID |
+| HERALD_CLOCK_OFFSET | 0 | seconds added to Herald's and the simulator's clocks (any hour) |
 
 Without Twilio credentials, Herald uses the simulator's: account SID AC000…0 and auth
 token `simulator-auth-token` (what `herald simulator` and `herald up` accept).
@@ -53,6 +54,7 @@ class Settings:
     attempt_timeout: float = 15.0
     dispatch_lease: float = 5.0
     sms_wait_seconds: float = 2.0
+    clock_offset: float = 0.0
 
     @property
     def policy(self) -> Policy:
@@ -93,4 +95,5 @@ def from_env() -> Settings:
         attempt_timeout=float(env.get("HERALD_ATTEMPT_TIMEOUT", defaults.attempt_timeout)),
         dispatch_lease=float(env.get("HERALD_DISPATCH_LEASE", defaults.dispatch_lease)),
         sms_wait_seconds=float(env.get("HERALD_SMS_WAIT_SECONDS", defaults.sms_wait_seconds)),
+        clock_offset=float(env.get("HERALD_CLOCK_OFFSET", defaults.clock_offset)),
     )

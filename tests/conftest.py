@@ -7,7 +7,7 @@ tests start themselves (as a newcomer's laptop would), so both paths stay workin
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,14 @@ def database_url() -> Iterator[str]:
     drop_database(server, name)
 
 
-class ShiftedClock:
-    """Real time, moved to another moment: `ShiftedClock(at)` reads `at` now and runs on at
-    the real pace, so the dispatcher's pacing stays real while the hour is the test's."""
+# HERALD_CLOCK_OFFSET moves every clock of the suite (Herald's in-process and in its
+# processes, the simulator's) by that many seconds: the whole suite at another hour.
+CLOCK_OFFSET = float(os.environ.get("HERALD_CLOCK_OFFSET", "0"))
 
-    def __init__(self, at: datetime) -> None:
-        self.offset = at - datetime.now(UTC)
 
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+def now() -> datetime:
+    """What Herald's clocks read in this run."""
+    return datetime.now(UTC) + timedelta(seconds=CLOCK_OFFSET)
 
 
 FIGURES: list[str] = []

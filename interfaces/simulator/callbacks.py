@@ -13,9 +13,9 @@ recorded, never retried.
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -80,7 +80,8 @@ def status_params(message: Message, step: Step) -> dict[str, str]:
 class Webhooks:
     """Posts signed form requests, and runs the lifecycles of created messages."""
 
-    def __init__(self, accounts: Mapping[str, str]) -> None:
+    def __init__(self, accounts: Mapping[str, str], now: Callable[[], datetime]) -> None:
+        self.now = now  # the simulator's clock
         self._validators = {sid: RequestValidator(token) for sid, token in accounts.items()}
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._clients: list[httpx.AsyncClient] = []
@@ -132,7 +133,7 @@ class Webhooks:
         if job.generation != self.generation:
             return
         step = job.steps[0]
-        job.message.advance(step.status, step.error_code, datetime.now(UTC))
+        job.message.advance(step.status, step.error_code, self.now())
         if job.notify:
             self._queue.put_nowait(job)
         else:

@@ -44,6 +44,11 @@ class SimulatorConfig:
     latency: float = 0.0  # seconds to wait before answering a create
     reject_to: dict[str, int] = field(default_factory=dict)  # To -> Twilio error code
     seed: int | None = None  # seeds outcomes, duplicates and random errors
+    # Seconds added to its clock, as to Herald's (HERALD_CLOCK_OFFSET): the two agree on
+    # message dates, which reconciliation looks up by.
+    clock_offset: float = field(
+        default_factory=lambda: float(os.environ.get("HERALD_CLOCK_OFFSET", "0"))
+    )
 
     def __post_init__(self) -> None:
         _check(not set(self.outcome_weights) - set(OUTCOMES), f"outcomes are {OUTCOMES}")

@@ -7,7 +7,7 @@ import hmac
 import random
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.segments import count_segments
@@ -27,8 +27,11 @@ class Simulator:
         self._initial = copy.deepcopy(config)
         self.config = copy.deepcopy(config)
         self.store = MessageStore()
-        self.webhooks = Webhooks(config.accounts)
+        self.webhooks = Webhooks(config.accounts, now=self.now)
         self.rng = random.Random(config.seed)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.config.clock_offset)
 
     # Twilio's API
 
@@ -92,7 +95,7 @@ class Simulator:
         return self.config.reject_to.get(to)
 
     def _record(self, account_sid: str, form: Mapping[str, str]) -> Message:
-        now = datetime.now(UTC)
+        now = self.now()
         message = Message(
             sid=new_message_sid(),
             account_sid=account_sid,

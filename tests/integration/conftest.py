@@ -15,6 +15,7 @@ from domain import ids
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald, bootstrap
 from interfaces.settings import SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN, Settings
+from tests.conftest import CLOCK_OFFSET
 
 # A second Twilio account the simulator knows, for accounts with credentials of their own.
 OTHER_TWILIO_SID = "AC" + "1" * 32
@@ -23,7 +24,7 @@ OTHER_TWILIO_TOKEN = "other-auth-token"
 
 @pytest.fixture(scope="session")
 def herald(database_url: str) -> Iterator[Herald]:
-    app = bootstrap(Settings(database_url=database_url))
+    app = bootstrap(Settings(database_url=database_url, clock_offset=CLOCK_OFFSET))
     yield app
     app.close()
 
@@ -103,6 +104,7 @@ class SendingWorld:
             twilio_api_base_url=self.sim.url,
             public_url=f"http://127.0.0.1:{port}",
             allowed_countries=allowed_countries,
+            clock_offset=CLOCK_OFFSET,
         )
         self.herald = bootstrap(settings, clock=clock)
         self.api = serve_in_thread(create_app(self.herald), port=port)

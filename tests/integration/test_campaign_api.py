@@ -1,10 +1,11 @@
 """The campaign API over HTTP (in-process), on real PostgreSQL."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from litestar.testing import TestClient
 
 from interfaces.bootstrap import Herald
+from tests.conftest import now
 from tests.integration.conftest import Tenant, campaign_body
 
 SEED_FIELDS = {
@@ -141,7 +142,7 @@ def test_list_filters_by_status_and_source(client: TestClient, tenant: Tenant) -
 
 
 def test_scheduled_campaign_waits_and_can_be_cancelled(client: TestClient, tenant: Tenant) -> None:
-    at = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    at = (now() + timedelta(days=1)).isoformat()
     body = client.post(
         "/v1/sms/campaigns",
         json=campaign_body(tenant, schedule_type="schedule", scheduled_at=at),

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from application.ports import SystemClock
 from domain import ids
-from tests.conftest import ShiftedClock
+from tests.conftest import CLOCK_OFFSET
 from tests.integration.conftest import SendingWorld, Tenant, wait_until
 
 TEN_TO_NINE_PM = datetime(2026, 11, 26, 20, 59, 50, tzinfo=UTC)  # GMT: London is UTC
@@ -20,17 +21,17 @@ NINE_AM = "2026-11-27T09:00:00Z"
 
 @pytest.fixture(scope="module")
 def evening(database_url: str) -> Iterator[SendingWorld]:
-    clock = ShiftedClock(TEN_TO_NINE_PM)
+    clock = SystemClock.starting_at(TEN_TO_NINE_PM)
     world = SendingWorld(database_url, clock=clock, allowed_countries=frozenset({"GB", "AU"}))
     yield world
     world.close()
 
 
 @pytest.fixture
-def clock(evening: SendingWorld) -> ShiftedClock:
+def clock(evening: SendingWorld) -> SystemClock:
     """Back at 20:59:50 London time for each test."""
     shifted = evening.herald.clock
-    assert isinstance(shifted, ShiftedClock)
+    assert isinstance(shifted, SystemClock)
     shifted.offset = TEN_TO_NINE_PM - datetime.now(UTC)
     return shifted
 
@@ -50,13 +51,14 @@ def phones(count: int, first: int) -> list[str]:
     return [f"+4471120{first + i:05d}" for i in range(count)]
 
 
-def shown_at(evening: SendingWorld, message: dict[str, object], clock: ShiftedClock) -> datetime:
+def shown_at(evening: SendingWorld, message: dict[str, object], clock: SystemClock) -> datetime:
     """When the simulator received a message, on the world's clock."""
-    return datetime.fromisoformat(str(message["date_created"])) + clock.offset
+    real = datetime.fromisoformat(str(message["date_created"])) - timedelta(seconds=CLOCK_OFFSET)
+    return real + clock.offset
 
 
 def test_a_campaign_at_20_59_50_sends_what_fits_before_21_and_holds_the_rest(
-    evening: SendingWorld, clock: ShiftedClock
+    evening: SendingWorld, clock: SystemClock
 ) -> None:
     tenant = Tenant(evening.herald, quiet_hours=("21:00", "09:00"))  # mps 5
     http = evening.http(tenant)
@@ -81,7 +83,7 @@ def test_a_campaign_at_20_59_50_sends_what_fits_before_21_and_holds_the_rest(
     assert listed["held_until"] == NINE_AM
 
 
-def test_with_the_policy_off_nothing_is_held(evening: SendingWorld, clock: ShiftedClock) -> None:
+def test_with_the_policy_off_nothing_is_held(evening: SendingWorld, clock: SystemClock) -> None:
     tenant = Tenant(evening.herald, quiet_hours=None)
     http = evening.http(tenant)
     created = http.post("/v1/sms/campaigns", json=campaign(tenant, phones(80, 100))).json()
@@ -94,7 +96,7 @@ def test_with_the_policy_off_nothing_is_held(evening: SendingWorld, clock: Shift
 
 
 def test_turning_quiet_hours_off_releases_a_held_campaign_on_the_next_plan(
-    evening: SendingWorld, clock: ShiftedClock
+    evening: SendingWorld, clock: SystemClock
 ) -> None:
     tenant = Tenant(evening.herald, quiet_hours=("21:00", "09:00"))
     http = evening.http(tenant)
@@ -115,7 +117,7 @@ def test_turning_quiet_hours_off_releases_a_held_campaign_on_the_next_plan(
 
 
 def test_a_phone_in_several_zones_waits_for_the_last_to_leave_quiet_hours(
-    evening: SendingWorld, clock: ShiftedClock
+    evening: SendingWorld, clock: SystemClock
 ) -> None:
     # At noon UTC it is 23:00 in Sydney but 20:00 in Perth: an Australian mobile (every
     # Australian zone) waits until 09:00 in the Cocos Islands, 02:30 UTC; a GB one goes.
@@ -133,7 +135,7 @@ def test_a_phone_in_several_zones_waits_for_the_last_to_leave_quiet_hours(
 
 
 def test_a_single_sms_in_quiet_hours_says_until_when_and_waits(
-    evening: SendingWorld, clock: ShiftedClock
+    evening: SendingWorld, clock: SystemClock
 ) -> None:
     clock.offset = datetime(2026, 11, 26, 22, tzinfo=UTC) - datetime.now(UTC)
     tenant = Tenant(evening.herald, quiet_hours=("21:00", "09:00"))

@@ -2,10 +2,11 @@
 with status callbacks coming back signed, on real PostgreSQL."""
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
+from tests.conftest import now
 from tests.integration.conftest import SendingWorld, Tenant, campaign_body, wait_until
 
 
@@ -157,7 +158,7 @@ def test_cancel_stops_every_later_submission(world: SendingWorld, sender: Tenant
     ).json()
     wait_until(lambda: len(world.sent(sender.from_number)) >= 3)
     cancelled = http.delete(f"/v1/sms/campaigns/{created['campaign_id']}")
-    cancelled_at = datetime.now(UTC)
+    cancelled_at = now()
     assert cancelled.status_code == 200
     submitted = len(world.sent(sender.from_number))
     time.sleep(1.5)
@@ -250,7 +251,7 @@ def test_a_campaign_that_mostly_fails_pauses_itself_with_a_reason(
 
 def test_scheduled_campaign_starts_at_its_time(world: SendingWorld, sender: Tenant) -> None:
     http = world.http(sender)
-    at = datetime.now(UTC) + timedelta(seconds=2)
+    at = now() + timedelta(seconds=2)
     created = http.post(
         "/v1/sms/campaigns",
         json=campaign_body(sender, schedule_type="schedule", scheduled_at=at.isoformat()),

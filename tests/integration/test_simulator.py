@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,6 +20,7 @@ from twilio.rest import Client
 from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
 from interfaces.simulator.config import with_env_accounts
 from interfaces.simulator.server import SimulatorHandle
+from tests.conftest import now
 
 SID = "AC" + "0" * 32
 TOKEN = "simulator-auth-token"
@@ -245,15 +246,15 @@ def test_list_filters_by_to_and_from(client: Client) -> None:
 
 def test_list_filters_by_date_sent(sim: SimulatorHandle, client: Client) -> None:
     send(client)
-    now = datetime.now(UTC)
-    assert len(client.messages.list(date_sent_after=now - timedelta(minutes=1))) == 1
-    assert client.messages.list(date_sent_after=now + timedelta(minutes=1)) == []
-    assert client.messages.list(date_sent_before=now - timedelta(minutes=1)) == []
-    assert len(client.messages.list(date_sent=now)) == 1
-    assert client.messages.list(date_sent=now + timedelta(days=1)) == []
+    moment = now()
+    assert len(client.messages.list(date_sent_after=moment - timedelta(minutes=1))) == 1
+    assert client.messages.list(date_sent_after=moment + timedelta(minutes=1)) == []
+    assert client.messages.list(date_sent_before=moment - timedelta(minutes=1)) == []
+    assert len(client.messages.list(date_sent=moment)) == 1
+    assert client.messages.list(date_sent=moment + timedelta(days=1)) == []
     by_day = httpx.get(  # the "DateSent>=YYYY-MM-DD" form of Twilio's docs
         f"{sim.url}/2010-04-01/Accounts/{SID}/Messages.json",
-        params={"DateSent>": now.date().isoformat()},
+        params={"DateSent>": moment.date().isoformat()},
         auth=(SID, TOKEN),
     )
     assert len(by_day.json()["messages"]) == 1
