@@ -70,3 +70,20 @@ def test_events_are_named_in_the_past_tense() -> None:
     campaign.cancel(at=NOW)
     names = [type(e).__name__ for e in campaign.collect_events()]
     assert names == ["Created", "Launched", "Cancelled"]
+
+
+def test_a_running_campaign_records_its_quiet_hours_hold_once_and_its_end() -> None:
+    campaign = make()
+    nine = NOW + timedelta(hours=23)
+    assert campaign.hold_for_quiet_hours(nine, NOW) is True
+    assert campaign.hold_for_quiet_hours(nine, NOW + timedelta(seconds=1)) is False  # no news
+    assert campaign.held_until == nine
+    assert campaign.end_hold(nine) is True
+    assert campaign.end_hold(nine) is False
+    held = [e for e in campaign.collect_events() if "Held" in type(e).__qualname__]
+    assert [type(e).__qualname__ for e in held] == ["Campaign.HeldForQuietHours"]
+
+
+def test_only_a_running_campaign_is_held_for_quiet_hours() -> None:
+    with pytest.raises(InvalidTransition):
+        make("draft").hold_for_quiet_hours(NOW + timedelta(hours=1), NOW)
