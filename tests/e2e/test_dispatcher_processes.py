@@ -134,8 +134,8 @@ def _busy() -> None:
 
 
 @pytest.mark.parametrize(
-    ("latency", "busy", "dispatchers"),
-    [(0.0, 3, 1), (1.5, 0, 2)],
+    ("latency", "busy", "dispatchers", "count"),
+    [(0.0, 3, 1, 2000), (1.5, 0, 2, 1000)],
     ids=["cpu-starved", "slow-twilio-two-dispatchers"],
 )
 def test_every_recipient_gets_exactly_one_message_under_load(
@@ -145,13 +145,14 @@ def test_every_recipient_gets_exactly_one_message_under_load(
     latency: float,
     busy: int,
     dispatchers: int,
+    count: int,
 ) -> None:
     """No fault injected: many recipients over many numbers, with the dispatchers starved
     of CPU (busy processes on every core) or Twilio answering slowly. Counted from the
     simulator's own record."""
     first = 200 if busy else 300
     http, agent, pool = tenant(stack, database_url, numbers=40, mps=10, first=first)
-    phones = [f"+44715{first:03d}{i:04d}" for i in range(2000)]
+    phones = [f"+44715{first:03d}{i:04d}" for i in range(count)]
     stack.simulate(latency=latency)
     hogs = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(busy)]
     for hog in hogs:
@@ -172,11 +173,11 @@ def test_every_recipient_gets_exactly_one_message_under_load(
     losses = sum(1 for phone in phones if per_phone[phone] == 0)
     figure(
         f"exactly once under load ({busy} busy processes, Twilio latency {latency} s,"
-        f" {dispatchers} dispatchers): 2000 recipients over 40 numbers, duplicates {duplicates},"
+        f" {dispatchers} dispatchers): {count} recipients over 40 numbers, duplicates {duplicates},"
         f" losses {losses}, {elapsed:.0f} s"
     )
     assert duplicates == 0 and losses == 0
-    assert done["total_count"] == 2000
+    assert done["total_count"] == count
     for process in processes:
         process.terminate()
         process.wait(timeout=30)
