@@ -35,8 +35,9 @@ from domain.schedule import in_utc, schedule_problem
 from domain.status import RecipientStatus
 from domain.text import NAME_CHARS, TEMPLATE_CHARS, escaped
 
-# A pool larger than this is no campaign's; each number is looked up before recording.
-MAX_FROM_NUMBERS = 100
+# A pool larger than this is no campaign's (the dispatch bench sends from 200); each number
+# is looked up before recording.
+MAX_FROM_NUMBERS = 1000
 # Tries of a transition that other requests keep overtaking, before answering 409.
 CHANGE_ATTEMPTS = 5
 

@@ -94,7 +94,7 @@ def test_the_schema_states_the_rules_the_api_enforces(client: TestClient) -> Non
         assert models[model]["properties"][field]["pattern"] == e164, (model, field)
     campaign = models["CreateCampaign"]["properties"]
     assert campaign["from_numbers"]["items"]["pattern"] == e164
-    assert (campaign["from_numbers"]["minItems"], campaign["from_numbers"]["maxItems"]) == (1, 100)
+    assert (campaign["from_numbers"]["minItems"], campaign["from_numbers"]["maxItems"]) == (1, 1000)
     assert campaign["recipients"]["minItems"] == 1
     assert (campaign["name"]["minLength"], campaign["name"]["maxLength"]) == (1, 200)
     assert models["SendSms"]["properties"]["message"]["maxLength"] == 1600

@@ -129,6 +129,7 @@ def test_a_phone_in_several_zones_waits_for_the_last_to_leave_quiet_hours(
     url = f"/v1/sms/campaigns/{created['campaign_id']}"
     body = wait_until(lambda: (b := http.get(url).json())["held_until"] and b, timeout=20)
     assert body["held_until"] == "2026-11-27T02:30:00Z"
+    wait_until(lambda: evening.sent(tenant.from_number), timeout=20)  # planned first, then sent
     assert [m["to"] for m in evening.sent(tenant.from_number)] == ["+447112099999"]
     statuses = {r["phone"]: r["status"] for r in body["recipients"]}
     assert statuses["+61412345678"] == "pending"
