@@ -55,6 +55,13 @@ def campaign(http: httpx.Client, agent: str, pool: list[str], phones: list[str])
     return str(response.json()["campaign_id"])
 
 
+def duplicates_and_losses(stack: Stack, pool: list[str], phones: list[str]) -> tuple[int, int]:
+    """Extra messages and recipients never texted, from the simulator's own record."""
+    per_phone = Counter(m["to"] for m in stack.sent() if m["from"] in pool)
+    duplicates = sum(n - 1 for n in per_phone.values() if n > 1)
+    return duplicates, sum(1 for phone in phones if per_phone[phone] == 0)
+
+
 def wait_done(http: httpx.Client, campaign_id: str, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,9 +89,7 @@ def test_dispatcher_killed_20_times_sends_every_recipient_exactly_once(
     final = stack.dispatcher()
     done = wait_done(http, campaign_id, timeout=240)
     elapsed = time.monotonic() - started
-    per_phone = Counter(m["to"] for m in stack.sent() if m["from"] in pool)
-    duplicates = sum(n - 1 for n in per_phone.values() if n > 1)
-    losses = sum(1 for phone in phones if per_phone[phone] == 0)
+    duplicates, losses = duplicates_and_losses(stack, pool, phones)
     figure(
         f"kill test: {RECIPIENTS} recipients, dispatcher SIGKILLed 20 times"
         f" ({submitted_before_recovery} submitted before the last start); duplicates {duplicates},"
@@ -168,9 +173,7 @@ def test_every_recipient_gets_exactly_one_message_under_load(
         for hog in hogs:
             hog.terminate()
         stack.simulate(latency=0.0)
-    per_phone = Counter(m["to"] for m in stack.sent() if m["from"] in pool)
-    duplicates = sum(n - 1 for n in per_phone.values() if n > 1)
-    losses = sum(1 for phone in phones if per_phone[phone] == 0)
+    duplicates, losses = duplicates_and_losses(stack, pool, phones)
     figure(
         f"exactly once under load ({busy} busy processes, Twilio latency {latency} s,"
         f" {dispatchers} dispatchers): {count} recipients over 40 numbers, duplicates {duplicates},"
