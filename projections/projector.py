@@ -121,13 +121,16 @@ class Projector:
                 return
 
     def _apply_batch(self, until: int | None) -> tuple[int, int]:
+        # Settled before the lock, on a connection given back first: a lock holder needing a
+        # second connection stalls (until the pool's timeout) when every connection of the
+        # pool is held by a writer waiting for the lock.
+        settled = self.settled_position()
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
             row = cur.execute(self._position, (TRACKING_NAME,)).fetchone()
             position = row[0] if row else 0
             if until is not None and position >= until:
                 return 0, position
-            settled = self.settled_position()
             rows = cur.execute(self._select, (position, settled, self.batch_size)).fetchall()
             if not rows:
                 return 0, position
