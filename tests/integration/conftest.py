@@ -89,7 +89,7 @@ class SendingWorld:
     ) -> None:
         from interfaces.dispatcher import DispatcherProcess
         from interfaces.server import listen, serve_in_thread
-        from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
+        from simulator import SimulatorConfig, start_simulator_in_thread
 
         accounts = {
             SIMULATOR_ACCOUNT_SID: SIMULATOR_AUTH_TOKEN,

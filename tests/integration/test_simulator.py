@@ -17,9 +17,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from interfaces.simulator import SimulatorConfig, start_simulator_in_thread
-from interfaces.simulator.config import with_env_accounts
-from interfaces.simulator.server import SimulatorHandle
+from simulator import SimulatorConfig, start_simulator_in_thread
+from simulator.config import with_env_accounts
+from simulator.server import SimulatorHandle
 from tests.conftest import now
 
 SID = "AC" + "0" * 32

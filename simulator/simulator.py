@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.segments import count_segments
-from interfaces.simulator.callbacks import Webhooks, plan
-from interfaces.simulator.config import SimulatorConfig, runtime_options, updated
-from interfaces.simulator.listing import ListQuery, list_page
-from interfaces.simulator.resources import API_VERSION, error_body, message_resource
-from interfaces.simulator.store import Message, MessageStore, new_message_sid
+from simulator.callbacks import Webhooks, plan
+from simulator.config import SimulatorConfig, runtime_options, updated
+from simulator.listing import ListQuery, list_page
+from simulator.resources import API_VERSION, error_body, message_resource
+from simulator.store import Message, MessageStore, new_message_sid
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 

@@ -18,8 +18,8 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urlencode
 
-from interfaces.simulator.resources import message_resource, messages_uri
-from interfaces.simulator.store import Message, MessageStore
+from simulator.resources import message_resource, messages_uri
+from simulator.store import Message, MessageStore
 
 FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 MAX_PAGE_SIZE = 1000

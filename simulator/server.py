@@ -1,9 +1,9 @@
 """Serving the simulator with uvicorn: in the foreground, or in a thread for tests."""
 
 from interfaces.server import ServerHandle, serve_in_thread, serve_until_stopped
-from interfaces.simulator.app import create_simulator_app
-from interfaces.simulator.config import SimulatorConfig, with_env_accounts
 from interfaces.stopping import StopRequest
+from simulator.app import create_simulator_app
+from simulator.config import SimulatorConfig, with_env_accounts
 
 SimulatorHandle = ServerHandle
 

@@ -18,9 +18,9 @@ the account's auth token. The control API (JSON, no auth) is under `/_sim`:
 `GET health`, `GET messages`, `GET|POST config`, `POST reset`, `POST inbound`.
 """
 
-from interfaces.simulator.app import create_simulator_app
-from interfaces.simulator.config import SimulatorConfig
-from interfaces.simulator.server import SimulatorHandle, run_simulator, start_simulator_in_thread
+from simulator.app import create_simulator_app
+from simulator.config import SimulatorConfig
+from simulator.server import SimulatorHandle, run_simulator, start_simulator_in_thread
 
 __all__ = [
     "SimulatorConfig",

@@ -4,7 +4,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from interfaces.simulator.store import Message
+from simulator.store import Message
 
 API_VERSION = "2010-04-01"
 

@@ -9,10 +9,10 @@ import msgspec
 from litestar import Litestar, Request, Response, Router, get, post
 from litestar.datastructures import State
 
-from interfaces.simulator.config import SimulatorConfig
-from interfaces.simulator.listing import parse_query
-from interfaces.simulator.resources import error_body
-from interfaces.simulator.simulator import Answer, Simulator
+from simulator.config import SimulatorConfig
+from simulator.listing import parse_query
+from simulator.resources import error_body
+from simulator.simulator import Answer, Simulator
 
 AnyRequest = Request[Any, Any, Any]
 

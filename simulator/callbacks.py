@@ -20,9 +20,9 @@ from datetime import datetime
 import httpx
 from twilio.request_validator import RequestValidator
 
-from interfaces.simulator.config import OUTCOMES, SimulatorConfig
-from interfaces.simulator.resources import API_VERSION
-from interfaces.simulator.store import CallbackRecord, Message
+from simulator.config import OUTCOMES, SimulatorConfig
+from simulator.resources import API_VERSION
+from simulator.store import CallbackRecord, Message
 
 logger = logging.getLogger(__name__)
 
