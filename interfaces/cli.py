@@ -16,6 +16,7 @@ from rich.markup import escape
 from application.errors import ApplicationError
 from domain import ids
 from interfaces.bootstrap import Herald, bootstrap
+from interfaces.logging_setup import configure_logging
 from interfaces.settings import from_env
 from interfaces.stopping import StopRequest
 
@@ -53,9 +54,15 @@ class AsciiInt(click.ParamType):
         return int(value)
 
 
+# The long-running processes write JSON lines for a log collector; the rest, for people.
+JSON_LOGS = frozenset({"serve", "dispatch"})
+
+
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Herald: SMS campaigns and messages through your own Twilio account."""
+    configure_logging("json" if ctx.invoked_subcommand in JSON_LOGS else "console")
 
 
 @main.group()

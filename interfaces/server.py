@@ -37,6 +37,7 @@ def serve_until_stopped(app: Any, host: str, port: int, stop: StopRequest) -> No
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # its records go through the process's one setup (logging_setup)
         access_log=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE,
         # Heads up to this size reach the app, which answers oversized ones with a 431.
@@ -95,6 +96,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> ServerH
         uvicorn.Config(
             app,
             log_level="warning",
+            log_config=None,
             access_log=False,
             lifespan="on",
             h11_max_incomplete_event_size=SERVER_MAX_HEAD_BYTES,

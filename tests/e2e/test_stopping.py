@@ -108,7 +108,7 @@ def assert_stopped_cleanly(
     output = started.output()
     assert "Traceback" not in output
     assert "_failed" not in output
-    for bad in ("[error", "[warning", "ERROR:", "WARNING:"):
+    for bad in ("[error", "[warning", "ERROR:", "WARNING:", '"level": "error', '"level": "warning'):
         assert bad not in output
 
 
