@@ -227,7 +227,8 @@ def dispatch() -> None:
 @click.option("--port", default=8001, show_default=True)
 def simulator(host: str, port: int) -> None:
     """Run the Twilio simulator (Messages API, signed status callbacks, faults on request)."""
-    from simulator import SimulatorConfig, run_simulator
+    from interfaces.server import run_simulator
+    from simulator import SimulatorConfig
 
     stop = StopRequest.on_signals()
     settings = from_env()
@@ -257,7 +258,8 @@ def up(host: str, port: int) -> None:
     # the simulator, and last the embedded PostgreSQL.
     with _stopping() as stack:
         if not settings.twilio_configured:
-            from simulator import SimulatorConfig, start_simulator_in_thread
+            from interfaces.server import start_simulator_in_thread
+            from simulator import SimulatorConfig
 
             simulator = start_simulator_in_thread(
                 SimulatorConfig(accounts={settings.twilio_account_sid: settings.twilio_auth_token})

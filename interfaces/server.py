@@ -6,13 +6,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from interfaces.api.limits import SERVER_MAX_HEAD_BYTES
 from interfaces.bootstrap import Herald
 from interfaces.stopping import StopRequest
+
+if TYPE_CHECKING:
+    from simulator import SimulatorConfig
 
 START_TIMEOUT = 10.0
 SHUTDOWN_GRACE = 10  # seconds open requests get to finish once stopping
@@ -54,6 +57,17 @@ def run_api(
     from interfaces.api.app import create_app
 
     serve_until_stopped(create_app(herald, follow_projection), host, port, stop)
+
+
+def run_simulator(
+    host: str, port: int, stop: StopRequest, config: "SimulatorConfig | None" = None
+) -> None:
+    """`herald simulator`: serve until a stop is requested; TWILIO_ACCOUNT_SID /
+    TWILIO_AUTH_TOKEN, when set, replace the config's accounts."""
+    from simulator import SimulatorConfig, create_simulator_app, with_env_accounts
+
+    app = create_simulator_app(with_env_accounts(config or SimulatorConfig()))
+    serve_until_stopped(app, host, port, stop)
 
 
 class ServerHandle:
@@ -116,3 +130,13 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> ServerH
     bound_host, bound_port = listener.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     return ServerHandle(server, thread, f"http://{shown}:{bound_port}")
+
+
+def start_simulator_in_thread(
+    config: "SimulatorConfig | None" = None, host: str = "127.0.0.1", port: int = 0
+) -> ServerHandle:
+    """The simulator in a daemon thread (`herald up`, tests); returns once it accepts
+    requests (port 0: any free port, see `handle.url`)."""
+    from simulator import SimulatorConfig, create_simulator_app
+
+    return serve_in_thread(create_simulator_app(config or SimulatorConfig()), host, port)

@@ -16,16 +16,13 @@ Twilio's API: `POST|GET /2010-04-01/Accounts/{sid}/Messages.json` and
 `sent` → `delivered`/`undelivered`/`failed`, and status callbacks are posted signed with
 the account's auth token. The control API (JSON, no auth) is under `/_sim`:
 `GET health`, `GET messages`, `GET|POST config`, `POST reset`, `POST inbound`.
+
+This package is the ASGI app and nothing of Herald's but its segment-counting rule
+(`domain/segments.py`, pure). Herald serves it (`herald simulator`, `herald up`, tests)
+with `interfaces/server.py`'s `run_simulator` and `start_simulator_in_thread`.
 """
 
 from simulator.app import create_simulator_app
-from simulator.config import SimulatorConfig
-from simulator.server import SimulatorHandle, run_simulator, start_simulator_in_thread
+from simulator.config import SimulatorConfig, with_env_accounts
 
-__all__ = [
-    "SimulatorConfig",
-    "SimulatorHandle",
-    "create_simulator_app",
-    "run_simulator",
-    "start_simulator_in_thread",
-]
+__all__ = ["SimulatorConfig", "create_simulator_app", "with_env_accounts"]

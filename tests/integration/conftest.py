@@ -88,8 +88,8 @@ class SendingWorld:
         **dispatch: object,
     ) -> None:
         from interfaces.dispatcher import DispatcherProcess
-        from interfaces.server import listen, serve_in_thread
-        from simulator import SimulatorConfig, start_simulator_in_thread
+        from interfaces.server import listen, serve_in_thread, start_simulator_in_thread
+        from simulator import SimulatorConfig
 
         accounts = {
             SIMULATOR_ACCOUNT_SID: SIMULATOR_AUTH_TOKEN,

@@ -17,9 +17,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from simulator import SimulatorConfig, start_simulator_in_thread
-from simulator.config import with_env_accounts
-from simulator.server import SimulatorHandle
+from interfaces.server import ServerHandle, start_simulator_in_thread
+from simulator import SimulatorConfig, with_env_accounts
 from tests.conftest import now
 
 SID = "AC" + "0" * 32
@@ -85,7 +84,7 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def simulator() -> Iterator[SimulatorHandle]:
+def simulator() -> Iterator[ServerHandle]:
     config = SimulatorConfig(
         accounts={SID: TOKEN, OTHER_SID: OTHER_TOKEN}, sent_delay=0.01, final_delay=0.01
     )
@@ -94,14 +93,14 @@ def simulator() -> Iterator[SimulatorHandle]:
 
 
 @pytest.fixture
-def sim(simulator: SimulatorHandle) -> Iterator[SimulatorHandle]:
+def sim(simulator: ServerHandle) -> Iterator[ServerHandle]:
     """The shared simulator, reset after each test."""
     yield simulator
     httpx.post(f"{simulator.url}/_sim/reset").raise_for_status()
 
 
 @pytest.fixture
-def client(sim: SimulatorHandle) -> Client:
+def client(sim: ServerHandle) -> Client:
     twilio = Client(SID, TOKEN)
     twilio.api.base_url = sim.url
     return twilio
@@ -114,17 +113,17 @@ def receiver() -> Iterator[Receiver]:
     receiver.close()
 
 
-def configure(sim: SimulatorHandle, **options: Any) -> dict[str, Any]:
+def configure(sim: ServerHandle, **options: Any) -> dict[str, Any]:
     response = httpx.post(f"{sim.url}/_sim/config", json=options)
     response.raise_for_status()
     return dict(response.json())
 
 
-def recorded(sim: SimulatorHandle) -> list[dict[str, Any]]:
+def recorded(sim: ServerHandle) -> list[dict[str, Any]]:
     return list(httpx.get(f"{sim.url}/_sim/messages").json()["messages"])
 
 
-def recorded_once_answered(sim: SimulatorHandle, callbacks: int) -> list[dict[str, Any]]:
+def recorded_once_answered(sim: ServerHandle, callbacks: int) -> list[dict[str, Any]]:
     """The recorded messages, once `callbacks` callbacks in all have had their answer."""
     deadline = time.monotonic() + 3
     messages = recorded(sim)
@@ -169,7 +168,7 @@ def test_create_returns_a_queued_message_resource_like_twilio(client: Client) ->
     assert message.uri == f"/2010-04-01/Accounts/{SID}/Messages/{message.sid}.json"
 
 
-def test_the_resource_json_has_twilio_field_formats(sim: SimulatorHandle) -> None:
+def test_the_resource_json_has_twilio_field_formats(sim: ServerHandle) -> None:
     response = httpx.post(
         f"{sim.url}/2010-04-01/Accounts/{SID}/Messages.json",
         data={"To": "+447111000001", "From": SENDER, "Body": "✓" * 71},  # UCS-2: 2 segments
@@ -184,7 +183,7 @@ def test_the_resource_json_has_twilio_field_formats(sim: SimulatorHandle) -> Non
     assert body["subresource_uris"]["media"].endswith(f"/Messages/{body['sid']}/Media.json")
 
 
-def test_wrong_credentials_are_refused_with_401_and_code_20003(sim: SimulatorHandle) -> None:
+def test_wrong_credentials_are_refused_with_401_and_code_20003(sim: ServerHandle) -> None:
     for sid, token in [(SID, "wrong"), (OTHER_SID, TOKEN)]:
         intruder = Client(sid, token)
         intruder.api.base_url = sim.url
@@ -210,7 +209,7 @@ def test_missing_or_invalid_fields_get_twilio_error_codes(client: Client) -> Non
     ]
 
 
-def test_numbers_in_reject_to_get_their_error_code(sim: SimulatorHandle, client: Client) -> None:
+def test_numbers_in_reject_to_get_their_error_code(sim: ServerHandle, client: Client) -> None:
     configure(sim, reject_to={"+447111000009": 21610})
     error = twilio_error(lambda: send(client, to="+447111000009"))
     assert (error.status, error.code) == (400, 21610)
@@ -222,7 +221,7 @@ def test_numbers_in_reject_to_get_their_error_code(sim: SimulatorHandle, client:
 
 
 def test_fetch_returns_the_message_and_404_for_an_unknown_or_foreign_sid(
-    sim: SimulatorHandle, client: Client
+    sim: ServerHandle, client: Client
 ) -> None:
     message = send(client)
     assert client.messages(message.sid).fetch().body == "Hello from Herald"
@@ -244,7 +243,7 @@ def test_list_filters_by_to_and_from(client: Client) -> None:
     assert client.messages.list(to="+447999999999") == []
 
 
-def test_list_filters_by_date_sent(sim: SimulatorHandle, client: Client) -> None:
+def test_list_filters_by_date_sent(sim: ServerHandle, client: Client) -> None:
     send(client)
     moment = now()
     assert len(client.messages.list(date_sent_after=moment - timedelta(minutes=1))) == 1
@@ -260,7 +259,7 @@ def test_list_filters_by_date_sent(sim: SimulatorHandle, client: Client) -> None
     assert len(by_day.json()["messages"]) == 1
 
 
-def test_the_sdk_follows_pages_newest_first(sim: SimulatorHandle, client: Client) -> None:
+def test_the_sdk_follows_pages_newest_first(sim: ServerHandle, client: Client) -> None:
     bodies = [f"message {n}" for n in range(7)]
     for body in bodies:
         client.messages.create(to="+447111000001", from_=SENDER, body=body)
@@ -287,7 +286,7 @@ def test_the_sdk_follows_pages_newest_first(sim: SimulatorHandle, client: Client
 
 
 def test_status_callbacks_are_signed_like_twilio(
-    sim: SimulatorHandle, client: Client, receiver: Receiver
+    sim: ServerHandle, client: Client, receiver: Receiver
 ) -> None:
     callback = f"{receiver.url}/webhooks/status?tenant=7"
     message = send(client, status_callback=callback)
@@ -316,7 +315,7 @@ def test_status_callbacks_are_signed_like_twilio(
 
 
 def test_outcome_weights_can_fail_every_message_with_an_error_code(
-    sim: SimulatorHandle, client: Client, receiver: Receiver
+    sim: ServerHandle, client: Client, receiver: Receiver
 ) -> None:
     configure(sim, outcome_weights={"failed": 1}, failed_error_code=30008)
     message = send(client, status_callback=receiver.url)
@@ -327,7 +326,7 @@ def test_outcome_weights_can_fail_every_message_with_an_error_code(
 
 
 def test_duplicate_rate_one_sends_every_callback_twice(
-    sim: SimulatorHandle, client: Client, receiver: Receiver
+    sim: ServerHandle, client: Client, receiver: Receiver
 ) -> None:
     configure(sim, duplicate_rate=1.0)
     send(client, status_callback=receiver.url)
@@ -335,7 +334,7 @@ def test_duplicate_rate_one_sends_every_callback_twice(
 
 
 def test_reorder_sends_the_final_status_first_and_the_resource_stays_final(
-    sim: SimulatorHandle, client: Client, receiver: Receiver
+    sim: ServerHandle, client: Client, receiver: Receiver
 ) -> None:
     configure(sim, reorder=True, outcome_weights={"undelivered": 1})
     message = send(client, status_callback=receiver.url)
@@ -345,7 +344,7 @@ def test_reorder_sends_the_final_status_first_and_the_resource_stays_final(
 
 
 def test_disabled_callbacks_still_move_the_message_to_its_final_status(
-    sim: SimulatorHandle, client: Client, receiver: Receiver
+    sim: ServerHandle, client: Client, receiver: Receiver
 ) -> None:
     configure(sim, callbacks_enabled=False)
     message = send(client, status_callback=receiver.url)
@@ -354,7 +353,7 @@ def test_disabled_callbacks_still_move_the_message_to_its_final_status(
 
 
 def test_receiver_errors_and_dead_receivers_are_recorded_not_fatal(
-    sim: SimulatorHandle, client: Client, receiver: Receiver
+    sim: ServerHandle, client: Client, receiver: Receiver
 ) -> None:
     receiver.status = 500
     send(client, status_callback=receiver.url)
@@ -371,7 +370,7 @@ def test_receiver_errors_and_dead_receivers_are_recorded_not_fatal(
 
 
 def test_fail_next_answers_429_then_the_next_create_succeeds(
-    sim: SimulatorHandle, client: Client
+    sim: ServerHandle, client: Client
 ) -> None:
     configure(sim, fail_next=[429])
     error = twilio_error(lambda: send(client))
@@ -382,7 +381,7 @@ def test_fail_next_answers_429_then_the_next_create_succeeds(
 
 
 def test_a_500_with_create_before_fail_still_records_the_message(
-    sim: SimulatorHandle, client: Client
+    sim: ServerHandle, client: Client
 ) -> None:
     configure(sim, fail_next=[500], create_before_fail=True)
     error = twilio_error(lambda: send(client, to="+447111000005"))
@@ -393,14 +392,14 @@ def test_a_500_with_create_before_fail_still_records_the_message(
 
 
 def test_error_rate_answers_creates_with_the_error_status(
-    sim: SimulatorHandle, client: Client
+    sim: ServerHandle, client: Client
 ) -> None:
     configure(sim, error_rate=1.0, error_status=503)
     assert twilio_error(lambda: send(client)).status == 503
     assert recorded(sim) == []
 
 
-def test_latency_delays_the_answer_to_a_create(sim: SimulatorHandle, client: Client) -> None:
+def test_latency_delays_the_answer_to_a_create(sim: ServerHandle, client: Client) -> None:
     configure(sim, latency=0.2)
     started = time.monotonic()
     send(client)
@@ -410,7 +409,7 @@ def test_latency_delays_the_answer_to_a_create(sim: SimulatorHandle, client: Cli
 # inbound messages, control API
 
 
-def test_inbound_posts_a_signed_incoming_sms(sim: SimulatorHandle, receiver: Receiver) -> None:
+def test_inbound_posts_a_signed_incoming_sms(sim: ServerHandle, receiver: Receiver) -> None:
     receiver.reply = "<Response/>"
     url = f"{receiver.url}/webhooks/sms"
     answer = httpx.post(
@@ -430,9 +429,7 @@ def test_inbound_posts_a_signed_incoming_sms(sim: SimulatorHandle, receiver: Rec
     }
 
 
-def test_reset_forgets_messages_and_restores_the_config(
-    sim: SimulatorHandle, client: Client
-) -> None:
+def test_reset_forgets_messages_and_restores_the_config(sim: ServerHandle, client: Client) -> None:
     initial = httpx.get(f"{sim.url}/_sim/config").json()
     configure(sim, reorder=True, latency=0.01)
     send(client)
@@ -442,14 +439,14 @@ def test_reset_forgets_messages_and_restores_the_config(
     assert httpx.get(f"{sim.url}/_sim/health").status_code == 200
 
 
-def test_the_control_api_refuses_unknown_options_and_bad_values(sim: SimulatorHandle) -> None:
+def test_the_control_api_refuses_unknown_options_and_bad_values(sim: ServerHandle) -> None:
     refused: list[dict[str, Any]] = [{"accounts": {}}, {"duplicate_rate": 2}, {"fail_next": [200]}]
     for changes in refused:
         assert httpx.post(f"{sim.url}/_sim/config", json=changes).status_code == 400
 
 
 def test_recorded_messages_show_what_was_created_in_order(
-    sim: SimulatorHandle, client: Client
+    sim: ServerHandle, client: Client
 ) -> None:
     first, second = send(client, to="+447111000001"), send(client, to="+447111000002")
     messages = recorded(sim)
