@@ -29,9 +29,9 @@ from application.campaigns import CreateCampaign, RecipientIn
 from application.directory import AddNumber, CreateAgent
 from bench.common import HERALD, fresh_database, p99
 from domain import ids
+from harness.processes import free_port, wait_healthy
 from interfaces.bootstrap import bootstrap
 from interfaces.settings import SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN, Settings
-from tests.e2e.conftest import free_port, wait_healthy
 
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 SECONDS = 10

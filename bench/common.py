@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from harness.processes import HERALD, herald_cli
 from interfaces.database import create_database, embedded_url
-from tests.e2e.conftest import HERALD, herald_cli
 
 __all__ = ["HERALD", "exactly_once", "fresh_database", "p99", "tenant", "timed"]
 

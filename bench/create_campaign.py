@@ -15,7 +15,7 @@ import httpx
 import psycopg
 
 from bench.common import fresh_database, p99, tenant, timed
-from tests.e2e.conftest import serving
+from harness.processes import serving
 
 
 def raw_inserts(database_url: str, rows: list[tuple[object, ...]]) -> tuple[float, float]:

@@ -25,9 +25,9 @@ from application.campaigns import CreateCampaign, RecipientIn
 from application.directory import AddNumber, CreateAgent
 from bench.common import HERALD, exactly_once, fresh_database
 from domain import ids
+from harness.processes import free_port, wait_healthy
 from interfaces.bootstrap import bootstrap
 from interfaces.settings import Settings
-from tests.e2e.conftest import free_port, wait_healthy
 
 NUMBERS, MPS = 200, 10
 

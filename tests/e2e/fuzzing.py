@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from harness.processes import herald_cli, serving
 from interfaces.database import create_database, drop_database, embedded_url
-from tests.e2e.conftest import herald_cli, serving
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")

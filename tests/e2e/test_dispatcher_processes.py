@@ -11,7 +11,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack, herald_cli
+from harness.processes import herald_cli
+from tests.e2e.conftest import Stack
 
 RECIPIENTS = 5000
 NUMBERS = 10

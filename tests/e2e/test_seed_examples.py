@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.e2e.conftest import herald_cli
+from harness.processes import herald_cli
 
 
 def test_seed_examples_end_to_end(api_url: str, database_url: str) -> None:

@@ -15,8 +15,8 @@ import psutil
 import psycopg
 import pytest
 
+from harness.processes import HERALD, free_port, herald_cli, wait_healthy
 from interfaces.database import create_database, drop_database
-from tests.e2e.conftest import HERALD, free_port, herald_cli, wait_healthy
 
 STOP_TIMEOUT = 90  # seconds: a bound on hanging (a loaded CI machine is slow), not a speed
 
