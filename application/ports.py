@@ -62,10 +62,6 @@ class SmsGateway(Protocol):
     def warm(self) -> None:
         """Prepare the calling thread to submit without first-call delays."""
 
-    def submit(
-        self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
-    ) -> SubmitOutcome: ...
-
     async def submit_async(
         self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
     ) -> SubmitOutcome: ...

@@ -51,10 +51,6 @@ def placeholders(template: str) -> list[str]:
     return list(dict.fromkeys(PLACEHOLDER.findall(template)))
 
 
-def is_variable_value(value: object) -> bool:
-    return isinstance(value, str | int | float | bool)
-
-
 class VariableRules:
     """Checks a recipient's variables against the text and number rules. Names found good
     are remembered: a campaign's recipients repeat the same few names."""
