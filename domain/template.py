@@ -46,11 +46,6 @@ def compile_template(template: str) -> Callable[[Mapping[str, Variable]], str]:
     return render_one
 
 
-def placeholders(template: str) -> list[str]:
-    """The variable names a template uses, in order of first use."""
-    return list(dict.fromkeys(PLACEHOLDER.findall(template)))
-
-
 class VariableRules:
     """Checks a recipient's variables against the text and number rules. Names found good
     are remembered: a campaign's recipients repeat the same few names."""

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.template import placeholders, render
+from domain.template import render
 
 
 def test_replaces_placeholders_with_and_without_spaces() -> None:
@@ -25,10 +25,6 @@ def test_numbers_and_booleans_render_as_json_would() -> None:
         render("{{n}} {{f}} {{yes}} {{no}}", {"n": 3, "f": 2.5, "yes": True, "no": False})
         == "3 2.5 true false"
     )
-
-
-def test_placeholders_lists_each_name_once_in_order() -> None:
-    assert placeholders("{{b}} {{ a }} {{b}}") == ["b", "a"]
 
 
 @given(st.text(alphabet=st.characters(blacklist_characters="{}")))
