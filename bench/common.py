@@ -1,4 +1,4 @@
-"""Shared bench plumbing: a fresh database, a `herald serve` process, a tenant, timings."""
+"""Shared bench plumbing: a fresh database, a tenant, timings, the exactly-once count."""
 
 import os
 import statistics
@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from harness.processes import HERALD, herald_cli
+from harness.processes import HERALD, cli_tenant
 from interfaces.database import create_database, embedded_url
 
 __all__ = ["HERALD", "exactly_once", "fresh_database", "p99", "tenant", "timed"]
@@ -22,16 +22,10 @@ def fresh_database(name: str) -> str:
 
 
 def tenant(database_url: str) -> tuple[str, str, str]:
-    """(key, agent_id, from_number) of a fresh account."""
-    account = herald_cli(database_url, "accounts", "create", "bench")
-    herald_cli(database_url, "accounts", "quiet-hours", account, "--off")  # figures at any hour
-    key = herald_cli(database_url, "keys", "create", "--account", account)
-    agent = herald_cli(database_url, "agents", "create", "--account", account, "--name", "b")
+    """(key, agent_id, from_number) of a fresh account (quiet hours off: figures at any hour)."""
     number = "+447446466847"
-    herald_cli(
-        database_url, "numbers", "add", "--account", account, "--agent", agent, "--phone", number
-    )
-    return key, agent, number
+    made = cli_tenant(database_url, "bench", [number])
+    return made.key, made.agent, number
 
 
 def timed(action: Callable[[], object]) -> float:

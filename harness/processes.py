@@ -5,8 +5,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,28 @@ def herald_cli(database_url: str, *args: str) -> str:
         check=True,
     )
     return done.stdout.strip().splitlines()[-1]
+
+
+@dataclass(frozen=True)
+class CliTenant:
+    """An account made with `herald` commands: its public id, an API key, an agent."""
+
+    account: str
+    key: str
+    agent: str
+
+
+def cli_tenant(database_url: str, name: str, numbers: Iterable[str] = ()) -> CliTenant:
+    """A fresh account made as an operator makes one: quiet hours off (what runs must not
+    depend on the hour it runs at), an API key, and an agent that sends from `numbers`."""
+    account = herald_cli(database_url, "accounts", "create", name)
+    herald_cli(database_url, "accounts", "quiet-hours", account, "--off")
+    key = herald_cli(database_url, "keys", "create", "--account", account)
+    agent = herald_cli(database_url, "agents", "create", "--account", account, "--name", name)
+    for number in numbers:
+        add = ("numbers", "add", "--account", account, "--agent", agent, "--phone", number)
+        herald_cli(database_url, *add)
+    return CliTenant(account, key, agent)
 
 
 def wait_healthy(

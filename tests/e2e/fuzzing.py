@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.processes import herald_cli, serving
+from harness.processes import cli_tenant, serving
 from interfaces.database import create_database, drop_database, embedded_url
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
@@ -38,21 +38,8 @@ class FuzzTenant:
 
 
 def seed_tenant(database_url: str, api_url: str) -> FuzzTenant:
-    account = herald_cli(database_url, "accounts", "create", "fuzz")
-    herald_cli(database_url, "accounts", "quiet-hours", account, "--off")
-    key = herald_cli(database_url, "keys", "create", "--account", account)
-    agent = herald_cli(database_url, "agents", "create", "--account", account, "--name", "fuzz")
-    herald_cli(
-        database_url,
-        "numbers",
-        "add",
-        "--account",
-        account,
-        "--agent",
-        agent,
-        "--phone",
-        FROM_NUMBER,
-    )
+    made = cli_tenant(database_url, "fuzz", [FROM_NUMBER])
+    key, agent = made.key, made.agent
     http = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
     campaign = {
         "agent_id": agent,
