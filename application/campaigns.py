@@ -20,19 +20,18 @@ from application.preview import MESSAGES_SHOWN, CampaignPreview, Pricing, previe
 from application.store import EventStore, IntegrityError
 from domain import ids
 from domain.campaign import (
-    BATCH_SIZE,
     Campaign,
     RecipientBatch,
-    batch_id,
     campaign_id_for_key,
     idempotency_key_problem,
+    initial_status,
+    recipient_batches,
 )
 from domain.errors import InvalidTransition
 from domain.phone import PhoneValidator
 from domain.quiet_hours import DEFAULT_QUIET_HOURS
 from domain.recipients import RECOMMENDED_MESSAGE_CHARS, RecipientPlan, plan_recipients
 from domain.schedule import in_utc, schedule_problem
-from domain.status import RecipientStatus
 from domain.text import NAME_CHARS, TEMPLATE_CHARS, escaped
 
 # A pool larger than this is no campaign's (the dispatch bench sends from 200); each number
@@ -433,25 +432,7 @@ class Campaigns:
         fingerprint: str | None,
     ) -> tuple[Campaign, list[RecipientBatch]]:
         warnings = plan_warnings(plan)
-        rows = [
-            [
-                r.phone,
-                r.variables,
-                RecipientStatus.SUPPRESSED.value if r.suppressed else RecipientStatus.PENDING.value,
-            ]
-            for r in plan.recipients
-        ]
-        batches = [
-            RecipientBatch(
-                id=batch_id(campaign_id, n),
-                campaign_id=campaign_id,
-                account_id=account_id,
-                first_index=start,
-                size=len(rows[start : start + BATCH_SIZE]),
-                recipients=msgspec.json.encode(rows[start : start + BATCH_SIZE]).decode(),
-            )
-            for n, start in enumerate(range(0, len(rows), BATCH_SIZE))
-        ]
+        batches = recipient_batches(campaign_id, account_id, plan.recipients, from_numbers)
         skipped = [
             {
                 "index": p.index,
@@ -470,10 +451,11 @@ class Campaigns:
             message_template=command.message_template,
             from_numbers=from_numbers,
             schedule_type=command.schedule_type,
+            status=initial_status(command.schedule_type).value,
             scheduled_at=scheduled_at,
             source=source,
             created_at=now,
-            recipient_count=len(rows),
+            recipient_count=len(plan.recipients),
             batch_count=len(batches),
             segments_total=plan.segments_total,
             duplicates_removed=plan.duplicates_removed,

@@ -4,16 +4,18 @@ Its submission to Twilio is recorded before the call (`Attempted`), then its ans
 `Queued` (accepted, with the SID), `Rejected` (a final error), `Deferred` (certainly not
 created, e.g. 429: try again later) or `Uncertain` (a 5xx or network error: it may have
 been created, so Twilio's list is checked before any new attempt). Status callbacks are
-all kept (`StatusReported`), but the status only moves forward.
+all kept (`StatusReported`, with the Herald status each reports), but the status only
+moves forward.
 """
 
 from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidTransition
-from domain.sending import CALLBACK_STATUS
+from domain.sending import callback_status
 from domain.status import RecipientStatus, moves_forward
 
 
@@ -98,7 +100,6 @@ class Message(Aggregate):
     def uncertain(self, reason: str, at: datetime) -> None:
         self.attempt_state = AttemptState.UNCERTAIN
 
-    @event("StatusReported")
     def status_reported(
         self,
         status: str,
@@ -107,10 +108,30 @@ class Message(Aggregate):
         error_message: str | None,
         at: datetime,
     ) -> None:
-        """Every accepted callback is recorded; only a later status changes the message."""
+        """Every accepted callback is recorded, with the Herald status Twilio's `status`
+        reports; only a later status changes the message."""
+        self._status_reported(
+            status=status,
+            herald_status=callback_status(status).value,
+            twilio_sid=twilio_sid,
+            error_code=error_code,
+            error_message=error_message,
+            at=at,
+        )
+
+    @event("StatusReported")
+    def _status_reported(
+        self,
+        status: str,
+        herald_status: str,
+        twilio_sid: str,
+        error_code: int | None,
+        error_message: str | None,
+        at: datetime,
+    ) -> None:
         if self.twilio_sid is None:
             self.twilio_sid = twilio_sid
-        reported = CALLBACK_STATUS.get(status, RecipientStatus.PENDING)
+        reported = RecipientStatus(herald_status)
         if moves_forward(self.status, reported):
             self.status = reported
 
@@ -134,9 +155,20 @@ class Message(Aggregate):
             originator_version=after_version + 1,
             timestamp=event_class.create_timestamp(),
             status=status,
+            herald_status=callback_status(status).value,
             twilio_sid=twilio_sid,
             error_code=error_code,
             error_message=error_message,
             at=at,
         )
         return event
+
+
+def _status_reported_v1_v2(state: dict[str, Any]) -> None:
+    """StatusReported events recorded before they carried the Herald status: the one the
+    same mapping gave when they were applied."""
+    state["herald_status"] = callback_status(state["status"]).value
+
+
+Message.StatusReported.class_version = 2  # type: ignore[attr-defined]
+Message.StatusReported.upcast_v1_v2 = staticmethod(_status_reported_v1_v2)  # type: ignore[attr-defined]

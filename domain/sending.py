@@ -21,10 +21,25 @@ CALLBACK_STATUS = {
     "canceled": RecipientStatus.FAILED,
 }
 
+
+def callback_status(twilio_status: str) -> RecipientStatus:
+    """The Herald status a Twilio status callback reports; one Herald does not track (or
+    does not know) reports nothing beyond pending, so it never moves a message."""
+    return CALLBACK_STATUS.get(twilio_status, RecipientStatus.PENDING)
+
+
 OPT_OUT_ERROR = 21610
 # Failures worth re-sending later (POST .../retry): throttling, queue overflow, Twilio
 # faults, an unreachable handset, an unknown error. Never a delivered or opted-out one.
 RETRYABLE_ERRORS = frozenset({20429, 20500, 30001, 30003, 30008})
+# The statuses such a failure leaves a recipient in.
+RETRYABLE_STATUSES = frozenset({RecipientStatus.FAILED, RecipientStatus.UNDELIVERED})
+
+
+def is_retryable(status: RecipientStatus, error_code: int | None) -> bool:
+    """Whether a recipient is sent to again by a retry (the read models ask the same in SQL,
+    with RETRYABLE_STATUSES and RETRYABLE_ERRORS as parameters)."""
+    return status in RETRYABLE_STATUSES and error_code in RETRYABLE_ERRORS
 
 
 def sender_for(phone: str, pool: Sequence[str]) -> str:

@@ -24,8 +24,10 @@ class CampaignStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-# A status only moves forward: pending < queued < sent < any final status.
-_RANK = {
+# A status only moves forward: pending < queued < sent < any final status. The read
+# models apply the same order in SQL, with a function generated from this table
+# (projections/projector.py, status_rank_sql).
+RANK: dict[RecipientStatus, int] = {
     RecipientStatus.PENDING: 0,
     RecipientStatus.QUEUED: 1,
     RecipientStatus.SENT: 2,
@@ -36,12 +38,12 @@ _RANK = {
     RecipientStatus.SUPPRESSED: 3,
 }
 
-FINAL = frozenset(s for s, rank in _RANK.items() if rank == 3)
+FINAL = frozenset(s for s, rank in RANK.items() if rank == max(RANK.values()))
 
 
 def moves_forward(current: RecipientStatus, new: RecipientStatus) -> bool:
     """True when `new` is later than `current`; a final status never changes."""
-    return _RANK[new] > _RANK[current]
+    return RANK[new] > RANK[current]
 
 
 # The seed's counting rules: which recipient statuses each count adds up.

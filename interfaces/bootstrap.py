@@ -12,11 +12,13 @@ from application.callbacks import StatusCallbacks
 from application.campaigns import Campaigns
 from application.consents import Consents
 from application.directory import Directory
-from application.dispatch import DispatchConfig, Dispatcher
+from application.dispatch import DispatchConfig, Dispatching
 from application.ports import Clock, SystemClock
 from application.sms import SingleSms
 from application.store import EventStore
+from interfaces.callback_batcher import CallbackBatcher
 from interfaces.database import database_url, eventsourcing_env
+from interfaces.event_store import PostgresEventStore
 from interfaces.settings import Settings
 from interfaces.twilio_credentials import TwilioCredentials
 from interfaces.twilio_gateway import TwilioGateway
@@ -41,9 +43,9 @@ class Herald:
     work_queue: WorkQueue
     twilio_credentials: TwilioCredentials
     gateway: TwilioGateway
-    status_callbacks: StatusCallbacks
+    status_callbacks: CallbackBatcher
 
-    def dispatcher(self, **config: object) -> Dispatcher:
+    def dispatcher(self, **config: object) -> Dispatching:
         settings = self.settings
         options: dict[str, object] = {
             "public_url": settings.public_url,
@@ -52,7 +54,7 @@ class Herald:
             "lease": settings.dispatch_lease,
             **config,
         }
-        return Dispatcher(
+        return Dispatching(
             self.store,
             self.projector,
             self.work_queue,
@@ -71,7 +73,7 @@ class Herald:
 def bootstrap(settings: Settings, clock: Clock | None = None) -> Herald:
     clock = clock or SystemClock(timedelta(seconds=settings.clock_offset))
     url = database_url(settings.database_url, settings.data_dir)
-    store = EventStore(env=eventsourcing_env(url, settings.db_pool_size))
+    store = PostgresEventStore(env=eventsourcing_env(url, settings.db_pool_size))
     pool = ConnectionPool(
         url, min_size=1, max_size=settings.db_pool_size, open=True, name="herald-read-models"
     )
@@ -97,5 +99,5 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Herald:
         work_queue=work_queue,
         twilio_credentials=credentials,
         gateway=TwilioGateway(credentials, settings.twilio_api_base_url),
-        status_callbacks=StatusCallbacks(store, projector, clock),
+        status_callbacks=CallbackBatcher(StatusCallbacks(store, clock)),
     )

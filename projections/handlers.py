@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 
 from domain.quiet_hours import DEFAULT_QUIET_HOURS
 from domain.schedule import in_utc
-from domain.sending import CALLBACK_STATUS, RETRYABLE_ERRORS, sender_for
+from domain.sending import RETRYABLE_ERRORS, RETRYABLE_STATUSES, sender_for
 from domain.status import RecipientStatus
 
 LIVE_SCHEMA = "herald"  # where the read models the API and analysts use live
@@ -145,7 +145,6 @@ def campaign_created(cur: Writes, e: Any) -> None:
         # Recorded before schedules were checked: PostgreSQL would store it, but no read
         # of that row could load it back into Python.
         raise ValueError(f"scheduled_at {e.scheduled_at.isoformat()} is past year 9999 in UTC")
-    status = {"now": "running", "schedule": "scheduled", "draft": "draft"}[e.schedule_type]
     cur.execute(
         "INSERT INTO herald.campaigns VALUES"
         " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -157,7 +156,7 @@ def campaign_created(cur: Writes, e: Any) -> None:
             e.name,
             e.message_template,
             e.from_numbers,
-            status,
+            e.status,
             e.source,
             e.schedule_type,
             e.scheduled_at,
@@ -174,17 +173,15 @@ def campaign_created(cur: Writes, e: Any) -> None:
 
 @handles("RecipientBatch.Created")
 def recipients_added(cur: Writes, e: Any) -> None:
-    rows = cur.query(
-        "SELECT from_numbers FROM herald.campaigns WHERE campaign_id = %s", (e.campaign_id,)
-    )
-    pool: list[str] = rows[0][0] if rows else []
+    rows = msgspec.json.decode(e.recipients)
+    if rows and rows[0][3] is None:
+        rows = _routed_as_before(cur, e.campaign_id, rows)
     with cur.copy(
         "COPY herald.recipients (campaign_id, idx, phone, variables, status, from_number,"
         " updated_at) FROM STDIN"
     ) as copy:
         # Plain text COPY: the JSON text of the variables is parsed by the jsonb column.
-        rows = msgspec.json.decode(e.recipients)
-        for offset, (phone, variables, status) in enumerate(rows):
+        for offset, (phone, variables, status, from_number) in enumerate(rows):
             copy.write_row(
                 (
                     e.campaign_id,
@@ -192,10 +189,22 @@ def recipients_added(cur: Writes, e: Any) -> None:
                     phone,
                     msgspec.json.encode(variables).decode(),
                     status,
-                    sender_for(phone, pool),
+                    from_number,
                     e.timestamp,
                 )
             )
+
+
+def _routed_as_before(cur: Writes, campaign_id: Any, rows: list[list[Any]]) -> list[list[Any]]:
+    """A batch recorded before batches carried each recipient's number (upcast from v1,
+    see domain/campaign.py): its numbers are chosen as the projection chose them then."""
+    found = cur.query(
+        "SELECT from_numbers FROM herald.campaigns WHERE campaign_id = %s", (campaign_id,)
+    )
+    pool: list[str] = found[0][0] if found else []
+    return [
+        [phone, variables, status, sender_for(phone, pool)] for phone, variables, status, _ in rows
+    ]
 
 
 @handles("Campaign.Cancelled")
@@ -264,9 +273,8 @@ def campaign_retry_requested(cur: Writes, e: Any) -> None:
     cur.execute(
         "UPDATE herald.recipients SET status = 'pending', message_id = NULL, twilio_sid = NULL,"
         " error_code = NULL, error_message = NULL, round = %s, updated_at = %s"
-        " WHERE campaign_id = %s AND status IN ('failed', 'undelivered')"
-        " AND error_code = ANY(%s)",
-        (e.round_, e.at, e.originator_id, sorted(RETRYABLE_ERRORS)),
+        " WHERE campaign_id = %s AND status = ANY(%s) AND error_code = ANY(%s)",
+        (e.round_, e.at, e.originator_id, sorted(RETRYABLE_STATUSES), sorted(RETRYABLE_ERRORS)),
     )
 
 
@@ -359,11 +367,10 @@ def message_uncertain(cur: Writes, e: Any) -> None:
 
 @handles("Message.StatusReported")
 def message_status_reported(cur: Writes, e: Any) -> None:
-    status = CALLBACK_STATUS.get(e.status, RecipientStatus.PENDING).value
     columns: dict[str, Any] = {}
     if e.error_code is not None:
         columns = {"error_code": e.error_code, "error_message": e.error_message}
-    _message_status(cur, e, status, reported_sid=e.twilio_sid, **columns)
+    _message_status(cur, e, e.herald_status, reported_sid=e.twilio_sid, **columns)
 
 
 STATUS_TIME = {

@@ -30,6 +30,7 @@ from psycopg_pool import ConnectionPool
 
 from application.store import EventStore
 from domain.quiet_hours import QuietHours
+from domain.status import RANK
 from domain.text import escaped
 from projections.handlers import LIVE_SCHEMA, apply_events
 
@@ -41,9 +42,21 @@ SCHEMA_LOCK_KEY = LOCK_KEY + 1  # held while the schema's DDL runs
 REBUILD_LOCK_KEY = LOCK_KEY + 2  # a rebuild's own projection, beside the live one
 
 
+def status_rank_sql() -> str:
+    """`herald.status_rank(status)`, the order in which handlers move a status forward,
+    generated from domain/status.py's RANK so that SQL and Python cannot disagree. A status
+    it does not know ranks NULL, and never replaces another."""
+    cases = " ".join(f"WHEN '{status.value}' THEN {rank}" for status, rank in RANK.items())
+    return (
+        "CREATE OR REPLACE FUNCTION herald.status_rank(status text) RETURNS integer\n"
+        f"LANGUAGE sql IMMUTABLE AS $$ SELECT CASE status {cases} END $$;\n"
+    )
+
+
 def schema_sql(schema: str = LIVE_SCHEMA) -> str:
-    """schema.sql, for the live schema or (in a rebuild) for another one beside it."""
-    text = resources.files("projections").joinpath("schema.sql").read_text()
+    """schema.sql and the functions generated from the domain's rules, for the live schema
+    or (in a rebuild) for another one beside it."""
+    text = resources.files("projections").joinpath("schema.sql").read_text() + status_rank_sql()
     assert re.fullmatch(r"[a-z_]+", schema)
     return re.sub(r"\bherald\b", schema, text)
 

@@ -192,10 +192,8 @@ CREATE INDEX IF NOT EXISTS messages_by_campaign ON herald.messages (campaign_id,
 CREATE INDEX IF NOT EXISTS messages_open ON herald.messages (from_number, next_attempt_at)
     WHERE attempt_state IN ('new', 'retry', 'in_flight', 'uncertain');
 
-CREATE OR REPLACE FUNCTION herald.status_rank(status text) RETURNS integer
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE status WHEN 'pending' THEN 0 WHEN 'queued' THEN 1 WHEN 'sent' THEN 2 ELSE 3 END
-$$;
+-- herald.status_rank(status), the order statuses move forward in, is generated from
+-- domain/status.py and installed with this file (projections/projector.py, status_rank_sql).
 
 CREATE TABLE IF NOT EXISTS herald.consents (
     account_id uuid NOT NULL,

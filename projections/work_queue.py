@@ -20,7 +20,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from domain.sending import RETRYABLE_ERRORS
+from domain.sending import RETRYABLE_ERRORS, RETRYABLE_STATUSES
 from projections.queries import fetch_rows
 
 SCHEMA = """
@@ -254,10 +254,11 @@ class WorkQueue:
         return [(r["campaign_id"], r["scheduled_at"]) for r in rows]
 
     def retryable_failures(self, campaign_id: UUID) -> int:
+        """How many recipients a retry would send to again (domain.sending.is_retryable)."""
         rows = self._rows(
             "SELECT count(*) AS n FROM herald.recipients WHERE campaign_id = %s"
-            " AND status IN ('failed', 'undelivered') AND error_code = ANY(%s)",
-            (campaign_id, sorted(RETRYABLE_ERRORS)),
+            " AND status = ANY(%s) AND error_code = ANY(%s)",
+            (campaign_id, sorted(RETRYABLE_STATUSES), sorted(RETRYABLE_ERRORS)),
         )
         return int(rows[0]["n"])
 

@@ -39,6 +39,7 @@ def poison_campaign(herald: Herald, tenant: Tenant) -> int:
         message_template="Hi",
         from_numbers=[tenant.from_number],
         schedule_type="schedule",
+        status="scheduled",
         scheduled_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(-timedelta(hours=23))),
         source="api",
         created_at=datetime.now(UTC),

@@ -4,7 +4,7 @@ from uuid import uuid4
 import pytest
 from freezegun import freeze_time
 
-from domain.campaign import Campaign
+from domain.campaign import Campaign, initial_status
 from domain.errors import InvalidTransition
 from domain.status import CampaignStatus
 
@@ -20,6 +20,7 @@ def make(schedule_type: str = "now", scheduled_at: datetime | None = None) -> Ca
         message_template="Hi",
         from_numbers=["+447446466847"],
         schedule_type=schedule_type,
+        status=initial_status(schedule_type).value,
         scheduled_at=scheduled_at,
         source="api",
         created_at=NOW,
@@ -35,9 +36,17 @@ def make(schedule_type: str = "now", scheduled_at: datetime | None = None) -> Ca
 
 
 def test_schedule_type_decides_the_first_status() -> None:
-    assert make("now").status == CampaignStatus.RUNNING
-    assert make("schedule", NOW + timedelta(hours=1)).status == CampaignStatus.SCHEDULED
-    assert make("draft").status == CampaignStatus.DRAFT
+    assert initial_status("now") == CampaignStatus.RUNNING
+    assert initial_status("schedule") == CampaignStatus.SCHEDULED
+    assert initial_status("draft") == CampaignStatus.DRAFT
+
+
+@pytest.mark.parametrize("schedule_type", ["now", "schedule", "draft"])
+def test_the_created_event_carries_the_first_status(schedule_type: str) -> None:
+    campaign = make(schedule_type, NOW + timedelta(hours=1))
+    (created,) = campaign.collect_events()
+    assert created.status == initial_status(schedule_type)  # type: ignore[attr-defined]
+    assert campaign.status == initial_status(schedule_type)
 
 
 @pytest.mark.parametrize("schedule_type", ["now", "schedule", "draft"])

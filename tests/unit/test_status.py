@@ -1,7 +1,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.status import FINAL, RecipientStatus, counts_from, moves_forward
+from domain.status import FINAL, RANK, RecipientStatus, counts_from, moves_forward
+from projections.projector import status_rank_sql
 
 S = RecipientStatus
 
@@ -37,3 +38,10 @@ def test_buckets_add_up_to_the_total(status_counts: dict[str, int]) -> None:
         "suppressed_count",
     )
     assert sum(counts[b] for b in buckets) == counts["total_count"]
+
+
+def test_the_sql_status_rank_is_generated_from_the_domain_rank() -> None:
+    function = status_rank_sql()
+    for status in S:
+        assert f"WHEN '{status.value}' THEN {RANK[status]}" in function
+    assert "ELSE" not in function  # an unknown status moves nothing, in SQL as in Python

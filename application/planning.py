@@ -1,0 +1,244 @@
+"""Planning: lease the sender numbers no other dispatcher holds and plan, and record, up to
+`horizon` seconds of submissions on each.
+
+Single sends and retries come first, then campaign recipients, spaced a little over
+`segments / mps` apart (domain.dispatching). The attempts are recorded (events) before
+any call to Twilio: the dispatcher's runtime then submits each at its time.
+"""
+
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from uuid import UUID
+
+from application.campaigns import Campaigns
+from application.dispatch_queue import CampaignToSend, DispatchQueue, Lane
+from application.ports import Clock, ReadModels
+from application.store import EventStore, IntegrityError
+from domain.dispatching import budget, lane_start, may_attempt, may_plan, spacing
+from domain.errors import InvalidTransition
+from domain.message import Message, campaign_message_id
+from domain.phone import time_zones
+from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, held_until
+from domain.segments import count_segments
+from domain.template import compile_template
+
+log = logging.getLogger("herald.dispatch")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One submission planned and recorded as attempted."""
+
+    message: Message
+    lane: str  # its sender number
+    mps: int
+    at: datetime  # when it is due
+    quiet_from: datetime | None  # it must go before the account's quiet hours begin
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The numbers one plan leased, and when."""
+
+    now: datetime
+    lanes: Sequence[Lane]
+
+
+class Policies:
+    """Quiet-hours policies of the accounts met in one plan, each read once."""
+
+    def __init__(self, read_models: ReadModels) -> None:
+        self.read_models = read_models
+        self._known: dict[UUID, QuietHours | None] = {}
+
+    def of(self, account_id: UUID) -> QuietHours | None:
+        if account_id not in self._known:
+            found = self.read_models.quiet_hours([account_id])
+            self._known[account_id] = found.get(account_id, DEFAULT_QUIET_HOURS)
+        return self._known[account_id]
+
+    def held(self, account_id: UUID, phone: str, at: datetime) -> datetime | None:
+        """Until when the account's quiet hours hold a message to `phone` due `at`, if they do."""
+        return held_until(self.of(account_id), zones_of(phone), at)
+
+
+@lru_cache(maxsize=200_000)
+def zones_of(phone: str) -> tuple[str, ...]:
+    return time_zones(phone)
+
+
+@dataclass
+class _Plan:
+    """One plan in the making: where each number's next submission goes."""
+
+    end: datetime
+    cursor: dict[str, datetime]
+    mps: dict[str, int]
+    margin: float
+    policies: Policies
+    planned: list[Planned] = field(default_factory=list)
+    held: Counter[UUID] = field(default_factory=Counter)  # campaign holds taken
+
+    def full(self, lane: str) -> bool:
+        return self.cursor.get(lane, self.end) >= self.end
+
+    def take(self, message: Message) -> None:
+        lane = message.from_number
+        at = self.cursor[lane]
+        policy = self.policies.of(message.account_id)
+        quiet_from = policy.begins(zones_of(message.to), at) if policy else None
+        self.planned.append(Planned(message, lane, self.mps[lane], at, quiet_from))
+        self.cursor[lane] += timedelta(
+            seconds=spacing(message.segments, self.mps[lane], self.margin)
+        )
+
+
+class Planning:
+    def __init__(
+        self,
+        store: EventStore,
+        read_models: ReadModels,
+        work: DispatchQueue,
+        campaigns: Campaigns,
+        clock: Clock,
+        name: str,
+        horizon: float,
+        lease: float,
+        margin: float,
+    ) -> None:
+        self.store = store
+        self.read_models = read_models
+        self.work = work
+        self.campaigns = campaigns
+        self.clock = clock
+        self.name = name
+        self.horizon = horizon
+        self.lease = lease
+        self.margin = margin
+
+    def claim(self) -> Claim:
+        """Lease (or keep) every number no other dispatcher holds."""
+        now = self.clock.now()
+        # The lease always outlasts what is planned, so only a stalled process loses it.
+        lease = max(self.lease, self.horizon + 1.0)
+        return Claim(now, self.work.claim_lanes(self.name, lease, limit=10_000))
+
+    def plan(self, claim: Claim, backlog: Mapping[str, int]) -> list[Planned]:
+        """Plan and record the next `horizon` seconds of submissions on the claimed numbers
+        (`backlog`: how many planned on each are not yet started)."""
+        now = claim.now
+        end = now + timedelta(seconds=self.horizon)
+        mps = {lane.phone_number: lane.mps for lane in claim.lanes}
+        starts = {
+            lane.phone_number: lane_start(now, lane.next_in, lane.taken_over_ago, self.margin)
+            for lane in claim.lanes
+        }
+        cursor = {
+            phone: at
+            for phone, at in starts.items()
+            if may_plan(at, end, backlog.get(phone, 0), mps[phone], self.horizon)
+        }
+        if not cursor:
+            return []
+        plan = _Plan(end, cursor, mps, self.margin, Policies(self.read_models))
+        self._plan_messages(plan, now)
+        for campaign in self.work.running_campaigns(list(cursor)):
+            self._plan_campaign(plan, campaign, now)
+        if not plan.planned:
+            return []
+        return self._record(plan)
+
+    def _plan_messages(self, plan: _Plan, now: datetime) -> None:
+        """Single sends and retries due on the numbers."""
+        for message_id in self.work.due_messages(list(plan.cursor), now, limit=5000):
+            message = self.store.find(Message, message_id)
+            if message is None or plan.full(message.from_number):
+                continue
+            if not may_attempt(message):
+                continue
+            if plan.policies.held(message.account_id, message.to, plan.cursor[message.from_number]):
+                continue
+            if message.campaign_id is not None:
+                if not self.work.hold(message.campaign_id):
+                    continue
+                plan.held[message.campaign_id] += 1
+            message.attempt(at=now, dispatcher=self.name)
+            plan.take(message)
+
+    def _plan_campaign(self, plan: _Plan, campaign: CampaignToSend, now: datetime) -> None:
+        """A running campaign's next recipients on the numbers; its quiet-hours hold news."""
+        budgets = {
+            lane: budget(plan.cursor[lane], plan.end, plan.mps[lane])
+            for lane in campaign.from_numbers
+            if lane in plan.cursor and plan.cursor[lane] < plan.end
+        }
+        if not budgets or not self.work.hold(campaign.campaign_id):
+            return
+        render = compile_template(campaign.message_template)
+        quiet: datetime | None = None  # with nothing planned: until when it waits
+        sending = False
+        for due in self.work.due_recipients(campaign.campaign_id, budgets):
+            if plan.full(due.from_number):
+                continue
+            # Checked at the time it would go, so nothing goes inside the window.
+            wait = plan.policies.held(campaign.account_id, due.phone, plan.cursor[due.from_number])
+            if wait is not None:
+                quiet = wait if quiet is None else min(wait, quiet)
+                continue
+            body = render(due.variables)
+            segments = count_segments(body)
+            plan.take(
+                Message(
+                    id=campaign_message_id(campaign.campaign_id, due.index, due.round),
+                    account_id=campaign.account_id,
+                    agent_id=campaign.agent_id,
+                    to=due.phone,
+                    from_number=due.from_number,
+                    body=body,
+                    segments=segments.count,
+                    encoding=segments.encoding,
+                    created_at=now,
+                    campaign_id=campaign.campaign_id,
+                    recipient_index=due.index,
+                    attempted_by=self.name,
+                )
+            )
+            sending = True
+            self.work.hold(campaign.campaign_id, check=False)  # one per submission
+            plan.held[campaign.campaign_id] += 1
+        self.work.let_go(campaign.campaign_id)  # the hold taken to plan
+        if sending and campaign.held_until is not None:
+            _quietly(self.campaigns.end_hold, campaign.campaign_id)
+        elif quiet is not None and not sending and campaign.held_until != quiet:
+            _quietly(self.campaigns.hold_for_quiet_hours, campaign.campaign_id, quiet)
+
+    def _record(self, plan: _Plan) -> list[Planned]:
+        try:
+            position = self.store.record(*(item.message for item in plan.planned))
+        except IntegrityError:
+            # Another dispatcher recorded some of these first (it held the number before
+            # our lease): plan again next time from fresh read models.
+            log.warning("plan_conflict", extra={"planned": len(plan.planned)})
+            for campaign_id, count in plan.held.items():
+                for _ in range(count):
+                    self.work.let_go(campaign_id)
+            self.read_models.catch_up()
+            return []
+        self.read_models.catch_up(until=position)
+        planned_until = self.clock.now()
+        self.work.advance_lanes(
+            self.name,
+            {lane: (at - planned_until).total_seconds() for lane, at in plan.cursor.items()},
+        )
+        return plan.planned
+
+
+def _quietly(change: Callable[..., None], *args: object) -> None:
+    """A campaign's hold is news, not a duty: a cancel or pause recorded meanwhile wins."""
+    with contextlib.suppress(InvalidTransition, IntegrityError):
+        change(*args)
