@@ -221,22 +221,15 @@ def recipient_batches(
     status (suppressed when opted out) and its number of the pool decided and recorded: a
     replay under another pool rule does not re-route history."""
     pending, suppressed = RecipientStatus.PENDING.value, RecipientStatus.SUPPRESSED.value
-    if len(from_numbers) == 1:  # the common case, with no rule to apply per recipient
-        only = from_numbers[0]
-        rows = [
-            [r.phone, r.variables, suppressed if r.suppressed else pending, only]
-            for r in recipients
+    rows = [
+        [
+            r.phone,
+            r.variables,
+            suppressed if r.suppressed else pending,
+            sender_for(r.phone, from_numbers),
         ]
-    else:
-        rows = [
-            [
-                r.phone,
-                r.variables,
-                suppressed if r.suppressed else pending,
-                sender_for(r.phone, from_numbers),
-            ]
-            for r in recipients
-        ]
+        for r in recipients
+    ]
     return [
         RecipientBatch(
             id=batch_id(campaign_id, n),
