@@ -1,11 +1,12 @@
 """Recording Twilio's answers to submissions: many in one transaction, one by one from fresh
 aggregates when a status callback was recorded on one of them meanwhile."""
 
-import logging
 import random
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
+
+import structlog
 
 from application.ports import Clock, ReadModels, SubmitOutcome
 from application.store import EventStore, IntegrityError
@@ -13,7 +14,7 @@ from domain.answers import opt_out_on_submit, record_answer
 from domain.consent import Consent, consent_id
 from domain.message import AttemptState, Message
 
-log = logging.getLogger("herald.dispatch")
+log = structlog.get_logger()
 
 Answered = tuple[Message, SubmitOutcome]
 
@@ -68,7 +69,7 @@ class Answers:
                 return self.store.record(*self._apply(message, outcome, now))
             except IntegrityError:
                 continue
-        log.error("record_gave_up", extra={"message_id": str(message_id)})
+        log.error("record_gave_up", message_id=str(message_id))
         return 0
 
     def _apply(self, message: Message, outcome: SubmitOutcome, now: datetime) -> list[object]:

@@ -7,13 +7,14 @@ any call to Twilio: the dispatcher's runtime then submits each at its time.
 """
 
 import contextlib
-import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from uuid import UUID
+
+import structlog
 
 from application.campaigns import Campaigns
 from application.dispatch_queue import CampaignToSend, DispatchQueue, Lane
@@ -27,7 +28,7 @@ from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, held_until
 from domain.segments import count_segments
 from domain.template import compile_template
 
-log = logging.getLogger("herald.dispatch")
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ class Planning:
         except IntegrityError:
             # Another dispatcher recorded some of these first (it held the number before
             # our lease): plan again next time from fresh read models.
-            log.warning("plan_conflict", extra={"planned": len(plan.planned)})
+            log.warning("plan_conflict", planned=len(plan.planned))
             for campaign_id, count in plan.held.items():
                 for _ in range(count):
                     self.work.let_go(campaign_id)

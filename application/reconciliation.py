@@ -1,10 +1,11 @@
 """Reconciliation: attempts whose answer was never recorded (the process died, or Twilio's
 answer was uncertain) are looked up in Twilio's list, then queued or freed to go again."""
 
-import logging
 from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
+
+import structlog
 
 from application.dispatch_queue import DispatchQueue
 from application.ports import Clock, ReadModels, SmsGateway
@@ -12,7 +13,7 @@ from application.store import EventStore, IntegrityError
 from domain.answers import lookup_since, needs_lookup, record_lookup
 from domain.message import Message
 
-log = logging.getLogger("herald.dispatch")
+log = structlog.get_logger()
 
 
 class Reconciliation:
@@ -60,7 +61,7 @@ class Reconciliation:
                     since=lookup_since(message),
                 )
             except Exception:
-                log.exception("reconcile_lookup_failed")
+                log.exception("reconcile_lookup_failed", message_id=str(message.id))
                 continue
             record_lookup(message, sid, now)
             changed.append(message)

@@ -6,13 +6,14 @@ answer.
 """
 
 import asyncio
-import logging
 from typing import Any
+
+import structlog
 
 from application.callbacks import Outcome, StatusCallback, StatusCallbacks
 from interfaces.batches import Batches
 
-log = logging.getLogger("herald.callbacks")
+log = structlog.get_logger()
 
 Pending = tuple[StatusCallback, "asyncio.Future[Outcome]"]
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from application.dispatch import Dispatching
@@ -29,7 +30,7 @@ from interfaces.batches import Batches
 from interfaces.bootstrap import Herald
 from interfaces.submitter import Submitter
 
-log = logging.getLogger("herald.dispatcher")
+log = structlog.get_logger()
 # Skipped runs of a job still busy are expected under load; only errors are news.
 logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
@@ -105,15 +106,6 @@ class Dispatcher:
         with self._holding_lock:
             return [message_id for message_id in message_ids if message_id not in self._holding]
 
-    def progress_campaigns(self) -> None:
-        self.use_cases.progress.progress_campaigns()
-
-    def start_due_campaigns(self) -> list[tuple[UUID, datetime]]:
-        return self.use_cases.progress.start_due_campaigns()
-
-    def start_campaign(self, campaign_id: UUID) -> None:
-        self.use_cases.progress.start_campaign(campaign_id)
-
     def _record_batch(self, batch: list[Answer]) -> None:
         try:
             self._record(batch)
@@ -144,7 +136,9 @@ class Dispatcher:
 class DispatcherProcess:
     def __init__(self, herald: Herald, **config: Any) -> None:
         self.herald = herald
-        self.dispatcher = Dispatcher(herald.dispatcher(**config))
+        dispatching = herald.dispatcher(**config)
+        self.progress = dispatching.progress
+        self.dispatcher = Dispatcher(dispatching)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.stopped = threading.Event()
 
@@ -173,16 +167,16 @@ class DispatcherProcess:
 
     def _reconcile(self) -> None:
         self.dispatcher.reconcile()
-        self.dispatcher.progress_campaigns()
+        self.progress.progress_campaigns()
 
     def _sync_schedule(self) -> None:
         """One date job per scheduled campaign, at its scheduled_at."""
-        for campaign_id, scheduled_at in self.dispatcher.start_due_campaigns():
+        for campaign_id, scheduled_at in self.progress.start_due_campaigns():
             self._schedule_launch(campaign_id, scheduled_at)
 
     def _schedule_launch(self, campaign_id: UUID, at: datetime) -> None:
         self.scheduler.add_job(
-            self._guarded(lambda: self.dispatcher.start_campaign(campaign_id)),
+            self._guarded(lambda: self.progress.start_campaign(campaign_id)),
             "date",
             run_date=at,
             id=f"launch-{campaign_id}",

@@ -10,7 +10,6 @@ due and again just before its request; Twilio never sees it.
 
 import asyncio
 import heapq
-import logging
 import math
 import threading
 import time
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+import structlog
+
 from application.dispatch_queue import DispatchQueue
 from application.planning import Planned
 from application.ports import SmsGateway, SubmitOutcome
@@ -27,7 +28,7 @@ from domain import ids
 from domain.dispatching import KeptBack, keep_back
 from domain.pacing import SlidingWindow
 
-log = logging.getLogger("herald.dispatch")
+log = structlog.get_logger()
 
 Answered = Callable[[Planned, SubmitOutcome], None]
 
@@ -146,7 +147,7 @@ class Submitter:
             return None
         if reason is KeptBack.LEASE_LOST:
             # We stalled: another dispatcher may own the number (and this attempt) by now.
-            log.warning("lease_lost", extra={"number": lane})
+            log.warning("lease_lost", number=lane)
         return SubmitOutcome("not_submitted", error_message=reason.value)
 
     def _not_submitted(self, item: Scheduled, outcome: SubmitOutcome) -> None:
@@ -171,7 +172,7 @@ class Submitter:
                     status_callback_url(self.public_url, message.id),
                 )
         except Exception as error:  # an adapter bug must not lose the attempt
-            log.exception("submit_failed")
+            log.exception("submit_failed", message_id=str(message.id))
             outcome = SubmitOutcome("uncertain", error_message=str(error))
         with self._changed:
             SlidingWindow.answered(item.window_entry, time.monotonic())
