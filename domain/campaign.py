@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidTransition
 from domain.recipients import PlannedRecipient
-from domain.sending import sender_for
+from domain.sending import RETRYABLE_ERRORS, RETRYABLE_STATUSES, sender_for
 from domain.status import CANCELLABLE, CampaignStatus, RecipientStatus
 
 BATCH_SIZE = 5000
@@ -188,10 +188,14 @@ class Campaign(Aggregate):
         """Send again to recipients that failed with a retryable error (never delivered ones)."""
         if self.status in (CampaignStatus.CANCELLED, CampaignStatus.DRAFT):
             raise InvalidTransition(f"a {self.status} campaign cannot be retried")
-        self._retry_requested(at=at, round_=round_)
+        self._retry_requested(at=at, round_=round_, **_retryable())
 
     @event("RetryRequested")
-    def _retry_requested(self, at: datetime, round_: int) -> None:
+    def _retry_requested(
+        self, at: datetime, round_: int, statuses: list[str], error_codes: list[int]
+    ) -> None:
+        """Recipients in one of `statuses` with one of `error_codes` are sent to again: the
+        failures retryable when it was requested (domain.sending.is_retryable)."""
         self.retry_rounds = round_
         if self.status in (CampaignStatus.DONE, CampaignStatus.FAILED):
             self.status = CampaignStatus.RUNNING
@@ -205,6 +209,24 @@ def _created_v1_v2(state: dict[str, Any]) -> None:
 
 Campaign.Created.class_version = 2  # type: ignore[attr-defined]
 Campaign.Created.upcast_v1_v2 = staticmethod(_created_v1_v2)  # type: ignore[attr-defined]
+
+
+def _retryable() -> dict[str, Any]:
+    return {
+        "statuses": sorted(s.value for s in RETRYABLE_STATUSES),
+        "error_codes": sorted(RETRYABLE_ERRORS),
+    }
+
+
+def _retry_requested_v1_v2(state: dict[str, Any]) -> None:
+    """Retries requested before the event named what it retries: the read models applied
+    the retryable failures of domain/sending.py then (should those change, these events
+    must keep the set they were applied with)."""
+    state.update(_retryable())
+
+
+Campaign.RetryRequested.class_version = 2  # type: ignore[attr-defined]
+Campaign.RetryRequested.upcast_v1_v2 = staticmethod(_retry_requested_v1_v2)  # type: ignore[attr-defined]
 
 
 def batch_id(campaign_id: UUID, number: int) -> UUID:

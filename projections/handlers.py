@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 
 from domain.quiet_hours import DEFAULT_QUIET_HOURS
 from domain.schedule import in_utc
-from domain.sending import RETRYABLE_ERRORS, RETRYABLE_STATUSES, sender_for
+from domain.sending import sender_for
 from domain.status import RecipientStatus
 
 LIVE_SCHEMA = "herald"  # where the read models the API and analysts use live
@@ -274,7 +274,7 @@ def campaign_retry_requested(cur: Writes, e: Any) -> None:
         "UPDATE herald.recipients SET status = 'pending', message_id = NULL, twilio_sid = NULL,"
         " error_code = NULL, error_message = NULL, round = %s, updated_at = %s"
         " WHERE campaign_id = %s AND status = ANY(%s) AND error_code = ANY(%s)",
-        (e.round_, e.at, e.originator_id, sorted(RETRYABLE_STATUSES), sorted(RETRYABLE_ERRORS)),
+        (e.round_, e.at, e.originator_id, e.statuses, e.error_codes),
     )
 
 

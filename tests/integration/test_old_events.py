@@ -13,7 +13,7 @@ from psycopg import sql
 from application.campaigns import CreateCampaign, RecipientIn
 from application.directory import AddNumber
 from domain.campaign import Campaign, batch_id
-from domain.message import Message
+from domain.message import Message, campaign_message_id
 from domain.status import RANK, CampaignStatus
 from interfaces.bootstrap import Herald
 from tests.conftest import now
@@ -58,6 +58,19 @@ def without_numbers(state: dict[str, Any]) -> None:
     state["recipients"] = msgspec.json.encode([row[:3] for row in rows]).decode()
 
 
+def first_two(herald: Herald, campaign_id: UUID) -> list[tuple[Any, ...]]:
+    with herald.pool.connection() as conn:
+        return conn.execute(
+            "SELECT idx, status, round, error_code FROM herald.recipients"
+            " WHERE campaign_id = %s AND idx < 2 ORDER BY idx",
+            (campaign_id,),
+        ).fetchall()
+
+
+def to_v1_retry(state: dict[str, Any]) -> None:
+    del state["statuses"], state["error_codes"]
+
+
 def test_version_1_events_project_as_they_did(herald: Herald, tenant: Tenant) -> None:
     pool = [tenant.from_number]
     for k in range(3):
@@ -98,8 +111,28 @@ def test_version_1_events_project_as_they_did(herald: Herald, tenant: Tenant) ->
     for status in ("sending", "delivered", "sent", "receiving"):  # a late `sent`, an unknown
         message.status_reported(status, sid, None, None, now())
     herald.store.record(message)
+    running = campaign_ids[0]
+    for index, code in [(0, 30003), (1, 21610)]:  # a retryable failure, an opted-out phone
+        recipient = Message(
+            id=campaign_message_id(running, index),
+            account_id=tenant.account_id,
+            agent_id=UUID(tenant.agent_id[-32:]),
+            to=f"+4471110{index:05d}",
+            from_number=tenant.from_number,
+            body="Hi",
+            segments=1,
+            encoding="GSM-7",
+            created_at=now(),
+            campaign_id=running,
+            recipient_index=index,
+            attempted_by="test",
+        )
+        recipient.rejected(error_code=code, error_message="no", at=now())
+        herald.store.record(recipient)
     herald.projector.catch_up()
+    herald.campaigns.retry(tenant.account_id, "smsc_" + running.hex, retryable=1)
     before = snapshot(herald)
+    assert first_two(herald, running) == [(0, "pending", 1, None), (1, "failed", 0, 21610)]
     mine = [r for r in before["recipients"] if any(str(c) in r for c in campaign_ids)]
     assert {n for n in pool if any(repr(n) in r for r in mine)} == set(pool)  # all share
 
@@ -108,6 +141,7 @@ def test_version_1_events_project_as_they_did(herald: Herald, tenant: Tenant) ->
         assert rewrite_as_v1(
             herald, batch_id(campaign_id, 0), "RecipientBatch.Created", without_numbers
         )
+    assert rewrite_as_v1(herald, running, "Campaign.RetryRequested", to_v1_retry)
     reported = rewrite_as_v1(
         herald, message.id, "Message.StatusReported", lambda s: s.pop("herald_status")
     )
@@ -115,6 +149,7 @@ def test_version_1_events_project_as_they_did(herald: Herald, tenant: Tenant) ->
     herald.projector.rebuild()
 
     assert snapshot(herald) == before
+    assert first_two(herald, running) == [(0, "pending", 1, None), (1, "failed", 0, 21610)]
     statuses = [herald.store.repository.get(c).status for c in campaign_ids]
     assert statuses == [CampaignStatus.RUNNING, CampaignStatus.DRAFT, CampaignStatus.SCHEDULED]
     assert herald.store.repository.get(message.id).status == "delivered"

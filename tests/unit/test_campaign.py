@@ -6,7 +6,8 @@ from freezegun import freeze_time
 
 from domain.campaign import Campaign, initial_status
 from domain.errors import InvalidTransition
-from domain.status import CampaignStatus
+from domain.sending import RETRYABLE_ERRORS, is_retryable
+from domain.status import CampaignStatus, RecipientStatus
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -96,3 +97,14 @@ def test_a_running_campaign_records_its_quiet_hours_hold_once_and_its_end() -> N
 def test_only_a_running_campaign_is_held_for_quiet_hours() -> None:
     with pytest.raises(InvalidTransition):
         make("draft").hold_for_quiet_hours(NOW + timedelta(hours=1), NOW)
+
+
+def test_a_retry_records_which_failures_it_sends_again() -> None:
+    campaign = make()
+    campaign.retry_failed(at=NOW, round_=1)
+    retry = campaign.collect_events()[-1]
+    assert retry.statuses == ["failed", "undelivered"]  # type: ignore[attr-defined]
+    assert retry.error_codes == sorted(RETRYABLE_ERRORS)  # type: ignore[attr-defined]
+    assert all(
+        is_retryable(RecipientStatus(s), c) for s in retry.statuses for c in retry.error_codes
+    )  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from application.store import EventStore
 from domain.campaign import Campaign, RecipientBatch, initial_status, recipient_batches
 from domain.message import Message
 from domain.recipients import PlannedRecipient
-from domain.sending import CALLBACK_STATUS, callback_status
+from domain.sending import CALLBACK_STATUS, RETRYABLE_ERRORS, RETRYABLE_STATUSES, callback_status
 from domain.status import CampaignStatus, RecipientStatus
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -77,6 +77,16 @@ def test_a_new_campaign_created_event_keeps_the_status_it_carries() -> None:
     (created,) = campaign("draft").collect_events()
     stored = MAPPER.to_stored_event(created)
     assert MAPPER.to_domain_event(stored).status == CampaignStatus.DRAFT  # type: ignore[attr-defined]
+
+
+def test_an_old_retry_request_retries_the_failures_retryable_then() -> None:
+    requested = campaign("now")
+    requested.retry_failed(at=NOW, round_=1)
+    created, retry = requested.collect_events()
+    old = recorded_as_v1(retry, lambda state: [state.pop("statuses"), state.pop("error_codes")])
+    assert old.statuses == sorted(s.value for s in RETRYABLE_STATUSES)
+    assert old.error_codes == sorted(RETRYABLE_ERRORS)
+    assert old.mutate(created.mutate(None)).retry_rounds == 1
 
 
 def test_an_old_recipient_batch_gets_null_numbers_for_the_read_models_to_choose() -> None:
