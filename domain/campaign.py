@@ -4,6 +4,11 @@ A campaign of 100,000 recipients cannot be 100,000 aggregates saved one by one (
 docs/architecture.md): its recipients are recorded in `RecipientBatch` aggregates of up to
 `BATCH_SIZE` recipients, saved in the same transaction as the campaign. Each recipient's
 sending history lives on its own `Message` aggregate, created when it is first submitted.
+
+Events record what was decided (a campaign's first status, each recipient's number, what a
+retry sends again), so that the read models copy it. Events that gained such a field are
+at version 2; each one's `upcast_v1_v2`, below its aggregate, gives the events recorded
+before it the value the read models derived for them then.
 """
 
 import re
