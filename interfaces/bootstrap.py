@@ -1,10 +1,21 @@
-"""The composition root: builds the event store, read models and use cases from settings.
+"""The composition root: `bootstrap(settings, clock=…, **overrides)` assembles Herald.
 
-`create_app()`, the CLI, the dispatcher and the tests all assemble Herald here.
+`create_app()`, the CLI, the dispatcher, the benches and the tests all build Herald here,
+and only here. Each part is built on first use, so a command builds what it needs and
+nothing more (`herald accounts create` opens no Twilio client, starts no batcher).
+Overrides replace a part by name before anything is built: `gateway=FakeSmsGateway()`,
+`clock=FixedClock(...)`, or, for a second Herald over the same database,
+`store=`, `pool=` and `projector=` of a first one. Parts given as overrides are the
+giver's to close.
+
+The database's schemas (read models, the dispatcher's lanes, the Twilio secrets) are made
+once per process and database, when the pool is first opened.
 """
 
-from dataclasses import dataclass
+import threading
 from datetime import timedelta
+from functools import cached_property
+from typing import Any
 
 from psycopg_pool import ConnectionPool
 
@@ -13,37 +24,151 @@ from application.campaigns import Campaigns
 from application.consents import Consents
 from application.directory import Directory
 from application.dispatch import DispatchConfig, Dispatching
-from application.ports import Clock, SystemClock
+from application.ports import (
+    CampaignLocks,
+    Clock,
+    ReadModels,
+    SmsGateway,
+    SystemClock,
+    TwilioSecrets,
+)
 from application.sms import SingleSms
 from application.store import EventStore
 from interfaces.callback_batcher import CallbackBatcher
 from interfaces.database import database_url, eventsourcing_env
 from interfaces.event_store import PostgresEventStore
 from interfaces.settings import Settings
+from interfaces.twilio_credentials import SCHEMA as SECRETS_SCHEMA
 from interfaces.twilio_credentials import TwilioCredentials
 from interfaces.twilio_gateway import TwilioGateway
-from projections.projector import Projector, create_schema
+from projections.projector import SCHEMA_LOCK_KEY, Projector, create_schema
 from projections.queries import Queries
+from projections.work_queue import SCHEMA as DISPATCH_SCHEMA
 from projections.work_queue import WorkQueue
 
+_schemas_made: set[str] = set()
+_schemas_lock = threading.Lock()
 
-@dataclass
+
+def create_schemas(pool: ConnectionPool, url: str) -> None:
+    """Every table Herald uses, made if missing: once per process and database."""
+    with _schemas_lock:
+        if url in _schemas_made:
+            return
+        with pool.connection() as conn:
+            create_schema(conn)
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+                conn.execute(DISPATCH_SCHEMA)  # type: ignore[arg-type]
+                conn.execute(SECRETS_SCHEMA)  # type: ignore[arg-type]
+        _schemas_made.add(url)
+
+
 class Herald:
-    settings: Settings
-    url: str
-    store: EventStore
-    pool: ConnectionPool
-    projector: Projector
-    queries: Queries
-    directory: Directory
-    campaigns: Campaigns
-    sms: SingleSms
-    consents: Consents
-    clock: Clock
-    work_queue: WorkQueue
-    twilio_credentials: TwilioCredentials
-    gateway: TwilioGateway
-    status_callbacks: CallbackBatcher
+    """Herald's parts, each built from the settings when first asked for. Build them from
+    one thread (a process's start): the API and the dispatcher take theirs as they start."""
+
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        self.settings = settings
+        unknown = [name for name in overrides if not isinstance(_part(name), cached_property)]
+        if unknown:
+            raise TypeError(f"bootstrap() has no part named {', '.join(unknown)}")
+        self._given = set(overrides)
+        # A cached_property reads the instance's dict first: an override is "already built".
+        self.__dict__.update(overrides)
+
+    # Infrastructure.
+
+    @cached_property
+    def clock(self) -> Clock:
+        return SystemClock(timedelta(seconds=self.settings.clock_offset))
+
+    @cached_property
+    def url(self) -> str:
+        """The database's URL (starting the embedded PostgreSQL when none is set)."""
+        return database_url(self.settings.database_url, self.settings.data_dir)
+
+    @cached_property
+    def store(self) -> EventStore:
+        return PostgresEventStore(env=eventsourcing_env(self.url, self.settings.db_pool_size))
+
+    @cached_property
+    def pool(self) -> ConnectionPool:
+        pool = ConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=self.settings.db_pool_size,
+            open=True,
+            name="herald-read-models",
+        )
+        create_schemas(pool, self.url)
+        return pool
+
+    @cached_property
+    def projector(self) -> Projector:
+        return Projector(self.pool, self.store, events_table="herald_events")
+
+    @cached_property
+    def read_models(self) -> ReadModels:
+        """What the use cases read from the projections."""
+        return self.projector
+
+    @cached_property
+    def queries(self) -> Queries:
+        policy = self.settings.policy
+        return Queries(self.pool, policy.price_per_segment, policy.currency)
+
+    @cached_property
+    def work_queue(self) -> WorkQueue:
+        return WorkQueue(self.pool, self.url)
+
+    @cached_property
+    def campaign_locks(self) -> CampaignLocks:
+        return self.work_queue
+
+    @cached_property
+    def twilio_credentials(self) -> TwilioCredentials:
+        settings = self.settings
+        return TwilioCredentials(self.pool, settings.twilio_account_sid, settings.twilio_auth_token)
+
+    @cached_property
+    def secrets(self) -> TwilioSecrets:
+        return self.twilio_credentials
+
+    @cached_property
+    def gateway(self) -> SmsGateway:
+        return TwilioGateway(self.twilio_credentials, self.settings.twilio_api_base_url)
+
+    # Use cases.
+
+    @cached_property
+    def directory(self) -> Directory:
+        return Directory(self.store, self.read_models, secrets=self.secrets)
+
+    @cached_property
+    def campaigns(self) -> Campaigns:
+        return Campaigns(
+            self.store,
+            self.read_models,
+            self.directory,
+            self.clock,
+            self.settings.policy,
+            locks=self.campaign_locks,
+        )
+
+    @cached_property
+    def sms(self) -> SingleSms:
+        return SingleSms(
+            self.store, self.read_models, self.directory, self.clock, self.settings.policy
+        )
+
+    @cached_property
+    def consents(self) -> Consents:
+        return Consents(self.store, self.read_models, self.clock)
+
+    @cached_property
+    def status_callbacks(self) -> CallbackBatcher:
+        return CallbackBatcher(StatusCallbacks(self.store, self.clock))
 
     def dispatcher(self, **config: object) -> Dispatching:
         settings = self.settings
@@ -65,39 +190,19 @@ class Herald:
         )
 
     def close(self) -> None:
-        self.work_queue.close()
-        self.pool.close()
-        self.store.close()
+        """Close what this Herald opened (not the parts it was given)."""
+        for name in ("work_queue", "pool", "store"):
+            if name in self.__dict__ and name not in self._given:
+                self.__dict__[name].close()
 
 
-def bootstrap(settings: Settings, clock: Clock | None = None) -> Herald:
-    clock = clock or SystemClock(timedelta(seconds=settings.clock_offset))
-    url = database_url(settings.database_url, settings.data_dir)
-    store = PostgresEventStore(env=eventsourcing_env(url, settings.db_pool_size))
-    pool = ConnectionPool(
-        url, min_size=1, max_size=settings.db_pool_size, open=True, name="herald-read-models"
-    )
-    with pool.connection() as conn:
-        create_schema(conn)
-    projector = Projector(pool, store, events_table="herald_events")
-    credentials = TwilioCredentials(pool, settings.twilio_account_sid, settings.twilio_auth_token)
-    directory = Directory(store, projector, secrets=credentials)
-    policy = settings.policy
-    work_queue = WorkQueue(pool, url)
-    return Herald(
-        settings=settings,
-        url=url,
-        store=store,
-        pool=pool,
-        projector=projector,
-        queries=Queries(pool, policy.price_per_segment, policy.currency),
-        directory=directory,
-        campaigns=Campaigns(store, projector, directory, clock, policy, locks=work_queue),
-        sms=SingleSms(store, projector, directory, clock, policy),
-        consents=Consents(store, projector, clock),
-        clock=clock,
-        work_queue=work_queue,
-        twilio_credentials=credentials,
-        gateway=TwilioGateway(credentials, settings.twilio_api_base_url),
-        status_callbacks=CallbackBatcher(StatusCallbacks(store, clock)),
-    )
+def _part(name: str) -> object:
+    return Herald.__dict__.get(name)
+
+
+def bootstrap(settings: Settings, clock: Clock | None = None, **overrides: Any) -> Herald:
+    """Herald from `settings`, with `overrides` (a clock, a gateway, a store…) in place of
+    the parts it would build."""
+    if clock is not None:
+        overrides["clock"] = clock
+    return Herald(settings, **overrides)

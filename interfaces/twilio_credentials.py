@@ -32,8 +32,6 @@ class TwilioCredentials:
         self.ttl = ttl  # a rotated token is picked up by every process within this time
         self._cache: dict[object, tuple[float, tuple[str, str] | None]] = {}
         self._lock = threading.Lock()
-        with pool.connection() as conn:
-            conn.execute(SCHEMA)  # type: ignore[arg-type]
 
     def store(self, account_id: UUID, sid: str, token: str) -> None:
         with self.pool.connection() as conn:

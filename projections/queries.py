@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from domain import ids
 from domain.message import campaign_message_id
+from domain.sending import RETRYABLE_ERRORS, RETRYABLE_STATUSES
 from domain.status import counts_from
 from projections.views import (
     AccountView,
@@ -146,6 +147,15 @@ class Queries:
             (campaign_id, account_id),
         )
         return CampaignView(**self._campaign_view(rows[0])) if rows else None
+
+    def retryable_failures(self, campaign_id: UUID) -> int:
+        """How many recipients a retry would send to again (domain.sending.is_retryable)."""
+        rows = self._rows(
+            "SELECT count(*) AS n FROM herald.recipients WHERE campaign_id = %s"
+            " AND status = ANY(%s) AND error_code = ANY(%s)",
+            (campaign_id, sorted(RETRYABLE_STATUSES), sorted(RETRYABLE_ERRORS)),
+        )
+        return int(rows[0]["n"])
 
     def created_campaign(self, account_id: UUID, campaign_id: UUID) -> CreatedCampaignView | None:
         rows = self._rows(

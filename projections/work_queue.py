@@ -20,7 +20,6 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from domain.sending import RETRYABLE_ERRORS, RETRYABLE_STATUSES
 from projections.queries import fetch_rows
 
 SCHEMA = """
@@ -75,8 +74,6 @@ class WorkQueue:
     def __init__(self, pool: ConnectionPool, url: str) -> None:
         self.pool = pool
         self.url = url
-        with pool.connection() as conn:
-            conn.execute(SCHEMA)  # type: ignore[arg-type]
         self._guard_conn: psycopg.Connection[Any] | None = None
         self._guard_mutex = threading.Lock()
         self._held: dict[UUID, int] = {}
@@ -252,15 +249,6 @@ class WorkQueue:
             "SELECT campaign_id, scheduled_at FROM herald.campaigns WHERE status = 'scheduled'"
         )
         return [(r["campaign_id"], r["scheduled_at"]) for r in rows]
-
-    def retryable_failures(self, campaign_id: UUID) -> int:
-        """How many recipients a retry would send to again (domain.sending.is_retryable)."""
-        rows = self._rows(
-            "SELECT count(*) AS n FROM herald.recipients WHERE campaign_id = %s"
-            " AND status = ANY(%s) AND error_code = ANY(%s)",
-            (campaign_id, sorted(RETRYABLE_STATUSES), sorted(RETRYABLE_ERRORS)),
-        )
-        return int(rows[0]["n"])
 
     # Campaign guards -----------------------------------------------------------------
 

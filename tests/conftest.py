@@ -1,19 +1,27 @@
-"""Shared fixtures: one fresh PostgreSQL database per test session.
+"""Shared fixtures: one fresh PostgreSQL database per test session, and the fakes that
+`bootstrap(..., overrides)` takes in place of Twilio, the clock and the read models.
 
-It lives on the server DATABASE_URL names, or else on an embedded PostgreSQL that the
-tests start themselves (as a newcomer's laptop would), so both paths stay working.
+The database lives on the server DATABASE_URL names, or else on an embedded PostgreSQL
+that the tests start themselves (as a newcomer's laptop would), so both paths stay working.
 """
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
+from application.ports import NoCampaignLocks, SubmitOutcome
+from application.store import EventStore
+from domain.quiet_hours import QuietHours
+from interfaces.bootstrap import Herald, bootstrap
 from interfaces.database import create_database, drop_database, embedded_url
+from interfaces.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +58,103 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("measured figures")
         for line in FIGURES:
             terminalreporter.write_line(line)
+
+
+class FixedClock:
+    """A clock that reads `at` until a test moves it."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Submission:
+    account_id: UUID
+    to: str
+    from_: str
+    body: str
+    status_callback: str
+
+
+class FakeSmsGateway:
+    """The application's SmsGateway port without Twilio: it records every submission and
+    answers `answer` (queued, with a fresh SID, unless a test says otherwise)."""
+
+    def __init__(self, answer: SubmitOutcome | None = None) -> None:
+        self.answer = answer
+        self.submissions: list[Submission] = []
+
+    def warm(self) -> None:
+        pass
+
+    def submit(
+        self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
+    ) -> SubmitOutcome:
+        self.submissions.append(Submission(account_id, to, from_, body, status_callback))
+        sid = f"SM{len(self.submissions):032x}"
+        return self.answer or SubmitOutcome("queued", twilio_sid=sid)
+
+    async def submit_async(
+        self, account_id: UUID, to: str, from_: str, body: str, status_callback: str
+    ) -> SubmitOutcome:
+        return self.submit(account_id, to, from_, body, status_callback)
+
+    async def aclose(self) -> None:
+        pass
+
+    def find(self, account_id: UUID, to: str, from_: str, body: str, since: datetime) -> str | None:
+        for n, sent in enumerate(self.submissions, start=1):
+            if (sent.account_id, sent.to, sent.from_, sent.body) == (account_id, to, from_, body):
+                return f"SM{n:032x}"
+        return None
+
+
+class FakeReadModels:
+    """The read models the use cases consult, held in memory (no projection runs)."""
+
+    def __init__(self) -> None:
+        self.opted: set[str] = set()
+        self.quiet: dict[UUID, QuietHours | None] = {}
+
+    def catch_up(self, until: int | None = None) -> None:
+        pass
+
+    def opted_out(self, account_id: UUID, phones: Iterable[str]) -> set[str]:
+        return {p for p in phones if p in self.opted}
+
+    def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
+        return {a: self.quiet.get(a) for a in account_ids}
+
+
+class FakeSecrets:
+    """Twilio auth tokens kept in memory."""
+
+    def __init__(self) -> None:
+        self.stored: dict[UUID, tuple[str, str]] = {}
+
+    def store(self, account_id: UUID, sid: str, token: str) -> None:
+        self.stored[account_id] = (sid, token)
+
+
+# Leads nowhere, so that a part needing PostgreSQL fails at once instead of starting one.
+NO_DATABASE = "postgresql://unit-tests-have-no-database.invalid/herald"
+
+
+def in_memory(settings: Settings | None = None, **overrides: object) -> Herald:
+    """Herald built by `bootstrap` on eventsourcing's in-memory store, with fake read
+    models, no campaign locks and secrets kept in memory: the use cases, no database."""
+    parts: dict[str, object] = {
+        "store": EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}),
+        "read_models": FakeReadModels(),
+        "campaign_locks": NoCampaignLocks(),
+        "secrets": FakeSecrets(),
+        "gateway": FakeSmsGateway(),
+        **overrides,
+    }
+    return bootstrap(settings or Settings(database_url=NO_DATABASE), **parts)

@@ -6,10 +6,11 @@ import msgspec
 from litestar import Controller, get, patch
 
 from application.constraints import ClockTime
+from application.directory import Directory
 from application.errors import NotFound
 from interfaces.api.body import validate_body
 from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
-from interfaces.bootstrap import Herald
+from projections.queries import Queries
 from projections.views import AccountView
 
 
@@ -32,8 +33,8 @@ class AccountController(Controller):
         responses=errors(*AUTHENTICATED, 404),
         sync_to_thread=True,
     )
-    def show(self, account_id: UUID, herald: Herald) -> AccountView:
-        return _account(herald, account_id)
+    def show(self, account_id: UUID, queries: Queries) -> AccountView:
+        return _account(queries, account_id)
 
     @patch(
         "/",
@@ -45,16 +46,18 @@ class AccountController(Controller):
         " in which nothing is submitted (default 21:00-09:00), or null to turn them off."
         " Recorded as an event on the account; held messages go when the window ends.",
     )
-    def update(self, data: AccountSettings, account_id: UUID, herald: Herald) -> AccountView:
+    def update(
+        self, data: AccountSettings, account_id: UUID, directory: Directory, queries: Queries
+    ) -> AccountView:
         window = data.quiet_hours
-        herald.directory.set_quiet_hours(
+        directory.set_quiet_hours(
             account_id, None if window is None else (window.start, window.end)
         )
-        return _account(herald, account_id)
+        return _account(queries, account_id)
 
 
-def _account(herald: Herald, account_id: UUID) -> AccountView:
-    view = herald.queries.account(account_id)
+def _account(queries: Queries, account_id: UUID) -> AccountView:
+    view = queries.account(account_id)
     if view is None:  # authenticated, so it exists unless the read models are being rebuilt
         raise NotFound("account not found")
     return view

@@ -1,4 +1,4 @@
-"""create_app(): the Litestar application, assembled from a bootstrapped Herald."""
+"""create_app(): the Litestar application, over the services of a bootstrapped Herald."""
 
 import threading
 
@@ -11,14 +11,14 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.api.account import AccountController
 from interfaces.api.auth import ApiKeyAuthentication, account_of
-from interfaces.api.campaigns import CampaignController
+from interfaces.api.campaigns import PHONE_VALIDATOR, CampaignController
 from interfaces.api.directory import AgentController, NumberController
 from interfaces.api.errors import EXCEPTION_HANDLERS
 from interfaces.api.limits import HeaderLimits
 from interfaces.api.options import AllowEveryMethod
 from interfaces.api.responses import errors
 from interfaces.api.sms import SmsController
-from interfaces.api.webhooks import WebhookController
+from interfaces.api.webhooks import TwilioSignatures, WebhookController
 from interfaces.bootstrap import Herald
 
 FOLLOWER_STOP_TIMEOUT = 30.0  # seconds; it stops after its current batch
@@ -38,12 +38,16 @@ def healthz() -> dict[str, str]:
 
 
 def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
+    """The API over `herald`'s parts. Each controller is given, by name, the services it
+    uses (Litestar's dependency injection), never Herald itself; they are built here, as the
+    app is made, so no request builds one."""
     stop = threading.Event()
     followers: list[threading.Thread] = []
+    projector = herald.projector
 
     def start() -> None:
         if follow_projection:
-            followers.append(herald.projector.follow(stop))
+            followers.append(projector.follow(stop))
 
     def shutdown() -> None:
         # Joined, so that whoever closes the pools next does not pull them from under it.
@@ -51,9 +55,16 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         for follower in followers:
             follower.join(FOLLOWER_STOP_TIMEOUT)
 
-    def provide_herald() -> Herald:
-        return herald
-
+    settings = herald.settings
+    services: dict[str, object] = {
+        "campaigns": herald.campaigns,
+        "sms": herald.sms,
+        "directory": herald.directory,
+        "queries": herald.queries,
+        "status_callbacks": herald.status_callbacks,
+        "signatures": TwilioSignatures(settings.public_url, herald.twilio_credentials),
+        "sms_wait_seconds": settings.sms_wait_seconds,
+    }
     return Litestar(
         route_handlers=[
             healthz,
@@ -65,18 +76,19 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             WebhookController,
         ],
         dependencies={
-            "herald": Provide(provide_herald, sync_to_thread=False),
+            **{name: _provide(service) for name, service in services.items()},
             "account_id": Provide(account_of, sync_to_thread=False),
         },
         # Headers are checked first, then the caller; only then is a body read.
         middleware=[
             HeaderLimits(),
             AllowEveryMethod(),
-            DefineMiddleware(ApiKeyAuthentication, exclude=["^/schema"]),
+            DefineMiddleware(ApiKeyAuthentication, exclude=["^/schema"], api_keys=herald.queries),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"herald": herald}),
-        request_max_body_size=herald.settings.max_body_bytes,
+        # For the create body's hook, which runs before dependencies are resolved.
+        state=State({PHONE_VALIDATOR: herald.campaigns.validator}),
+        request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Herald",
             version="1.0.0",
@@ -98,3 +110,10 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         logging_config=None,  # Litestar's default would set the root logger to INFO
         debug=False,
     )
+
+
+def _provide(service: object) -> Provide:
+    def provider() -> object:
+        return service
+
+    return Provide(provider, use_cache=True, sync_to_thread=False)

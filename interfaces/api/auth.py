@@ -7,31 +7,40 @@ and a large body costs nothing to refuse.
 """
 
 import hmac
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from anyio import to_thread
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp
 
 from application.directory import hash_secret
 from domain import ids
 from interfaces.api.errors import NotAuthorized
-from interfaces.bootstrap import Herald
 
 UNAUTHORIZED = "missing or invalid credentials"
+
+
+class ApiKeys(Protocol):
+    def api_key(self, key_id: UUID) -> tuple[UUID, str] | None:
+        """(account_id, secret_hash) of a key that is not revoked."""
+        ...
 
 
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     """Routes opt out with `exclude_from_auth=True` (health, Twilio's webhooks)."""
 
+    def __init__(self, app: ASGIApp, api_keys: ApiKeys, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.api_keys = api_keys
+
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        herald: Herald = connection.app.state.herald
         header = connection.headers.get("authorization", "")
-        account_id = await to_thread.run_sync(authenticate, header, herald)
+        account_id = await to_thread.run_sync(authenticate, header, self.api_keys)
         return AuthenticationResult(user=account_id, auth=None)
 
 
@@ -41,11 +50,11 @@ def account_of(request: Request[Any, Any, Any]) -> UUID:
     return account_id
 
 
-def authenticate(header: str, herald: Herald) -> UUID:
+def authenticate(header: str, api_keys: ApiKeys) -> UUID:
     scheme, _, credentials = header.partition(" ")
     key_id, _, secret = credentials.strip().partition(":")
     key_uuid = ids.parse_public_id(ids.KEY, key_id)
-    found = herald.queries.api_key(key_uuid) if key_uuid and scheme.lower() == "bearer" else None
+    found = api_keys.api_key(key_uuid) if key_uuid and scheme.lower() == "bearer" else None
     # Hash and compare even when the key is unknown, so timing tells nothing either.
     account_id, expected = found or (None, hash_secret("") + "x")
     if not hmac.compare_digest(hash_secret(secret), expected) or account_id is None:

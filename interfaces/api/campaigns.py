@@ -6,14 +6,15 @@ from uuid import UUID
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
 
-from application.campaigns import CreateCampaign
+from application.campaigns import Campaigns, CreateCampaign
 from application.errors import NotFound, problem
 from application.preview import MAX_MESSAGES_SHOWN, MESSAGES_SHOWN, CampaignPreview
 from domain import ids
+from domain.phone import PhoneValidator
 from domain.status import CampaignStatus, RecipientStatus
 from interfaces.api.body import validate_body
 from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
-from interfaces.bootstrap import Herald
+from projections.queries import Queries
 from projections.views import (
     CampaignDetailView,
     CampaignPage,
@@ -22,6 +23,8 @@ from projections.views import (
     RecipientPage,
 )
 
+# The state key of the campaigns' phone rules: the body hook runs before dependency injection.
+PHONE_VALIDATOR = "phone_validator"
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
 PreviewLimit = Annotated[int, Parameter(ge=1, le=MAX_MESSAGES_SHOWN)]
 # Checked by the use case with the body's fields (one 422 for all), so only documented here.
@@ -42,7 +45,7 @@ def recipient_phone_problems(request: Request, value: Any) -> list[dict[str, Any
     recipients = value.get("recipients") if isinstance(value, dict) else None
     if not isinstance(recipients, list):
         return []
-    validator = request.app.state.herald.campaigns.validator
+    validator: PhoneValidator = request.app.state[PHONE_VALIDATOR]
     problems = []
     for index, recipient in enumerate(recipients):
         phone = recipient.get("phone") if isinstance(recipient, dict) else None
@@ -76,12 +79,13 @@ class CampaignController(Controller):
         self,
         data: CreateCampaign,
         account_id: UUID,
-        herald: Herald,
+        campaigns: Campaigns,
+        queries: Queries,
         idempotency_key: IdempotencyKey = None,
     ) -> CreatedCampaignView:
         key = idempotency_key or None
-        created = herald.campaigns.create(account_id, data, source="api", idempotency_key=key)
-        view = herald.queries.created_campaign(account_id, created.campaign_id)
+        created = campaigns.create(account_id, data, source="api", idempotency_key=key)
+        view = queries.created_campaign(account_id, created.campaign_id)
         assert view is not None
         return view
 
@@ -101,10 +105,10 @@ class CampaignController(Controller):
         self,
         data: CreateCampaign,
         account_id: UUID,
-        herald: Herald,
+        campaigns: Campaigns,
         limit: PreviewLimit = MESSAGES_SHOWN,
     ) -> CampaignPreview:
-        return herald.campaigns.preview(account_id, data, limit)
+        return campaigns.preview(account_id, data, limit)
 
     @get(
         "/",
@@ -115,13 +119,13 @@ class CampaignController(Controller):
     def list(
         self,
         account_id: UUID,
-        herald: Herald,
+        queries: Queries,
         status: CampaignStatus | None = None,
         source: Literal["api", "dashboard"] | None = None,
         cursor: str | None = None,
         limit: Limit = 100,
     ) -> CampaignPage:
-        return herald.queries.campaigns(account_id, status, source, cursor, limit)
+        return queries.campaigns(account_id, status, source, cursor, limit)
 
     @get(
         "/{campaign_id:str}",
@@ -130,9 +134,9 @@ class CampaignController(Controller):
         sync_to_thread=True,
     )
     def read(
-        self, campaign_id: str, account_id: UUID, herald: Herald, limit: Limit = 100
+        self, campaign_id: str, account_id: UUID, queries: Queries, limit: Limit = 100
     ) -> CampaignDetailView:
-        view = herald.queries.campaign_detail(account_id, _campaign_uuid(campaign_id), limit)
+        view = queries.campaign_detail(account_id, _campaign_uuid(campaign_id), limit)
         if view is None:
             raise NotFound(f"campaign {campaign_id} not found")
         return view
@@ -147,15 +151,15 @@ class CampaignController(Controller):
         self,
         campaign_id: str,
         account_id: UUID,
-        herald: Herald,
+        queries: Queries,
         status: RecipientStatus | None = None,
         cursor: str | None = None,
         limit: Limit = 100,
     ) -> RecipientPage:
         uuid = _campaign_uuid(campaign_id)
-        if herald.queries.campaign(account_id, uuid) is None:
+        if queries.campaign(account_id, uuid) is None:
             raise NotFound(f"campaign {campaign_id} not found")
-        return herald.queries.recipients(uuid, status, cursor, limit)
+        return queries.recipients(uuid, status, cursor, limit)
 
     @delete(
         "/{campaign_id:str}",
@@ -164,9 +168,11 @@ class CampaignController(Controller):
         responses=errors(*AUTHENTICATED, 404, 409),
         sync_to_thread=True,
     )
-    def cancel(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
-        herald.campaigns.cancel(account_id, campaign_id)
-        return self._view(herald, account_id, campaign_id)
+    def cancel(
+        self, campaign_id: str, account_id: UUID, campaigns: Campaigns, queries: Queries
+    ) -> CampaignView:
+        campaigns.cancel(account_id, campaign_id)
+        return _view(queries, account_id, campaign_id)
 
     @post(
         "/{campaign_id:str}/launch",
@@ -175,9 +181,11 @@ class CampaignController(Controller):
         status_code=200,
         sync_to_thread=True,
     )
-    def launch(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
-        herald.campaigns.launch(account_id, campaign_id)
-        return self._view(herald, account_id, campaign_id)
+    def launch(
+        self, campaign_id: str, account_id: UUID, campaigns: Campaigns, queries: Queries
+    ) -> CampaignView:
+        campaigns.launch(account_id, campaign_id)
+        return _view(queries, account_id, campaign_id)
 
     @post(
         "/{campaign_id:str}/pause",
@@ -186,10 +194,12 @@ class CampaignController(Controller):
         status_code=200,
         sync_to_thread=True,
     )
-    def pause(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
+    def pause(
+        self, campaign_id: str, account_id: UUID, campaigns: Campaigns, queries: Queries
+    ) -> CampaignView:
         """Stops submissions: nothing more is submitted once this returns."""
-        herald.campaigns.pause(account_id, campaign_id)
-        return self._view(herald, account_id, campaign_id)
+        campaigns.pause(account_id, campaign_id)
+        return _view(queries, account_id, campaign_id)
 
     @post(
         "/{campaign_id:str}/resume",
@@ -198,9 +208,11 @@ class CampaignController(Controller):
         status_code=200,
         sync_to_thread=True,
     )
-    def resume(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
-        herald.campaigns.resume(account_id, campaign_id)
-        return self._view(herald, account_id, campaign_id)
+    def resume(
+        self, campaign_id: str, account_id: UUID, campaigns: Campaigns, queries: Queries
+    ) -> CampaignView:
+        campaigns.resume(account_id, campaign_id)
+        return _view(queries, account_id, campaign_id)
 
     @post(
         "/{campaign_id:str}/retry",
@@ -209,16 +221,18 @@ class CampaignController(Controller):
         status_code=200,
         sync_to_thread=True,
     )
-    def retry(self, campaign_id: str, account_id: UUID, herald: Herald) -> CampaignView:
+    def retry(
+        self, campaign_id: str, account_id: UUID, campaigns: Campaigns, queries: Queries
+    ) -> CampaignView:
         """Sends again to recipients that failed with a retryable error (never delivered ones)."""
         uuid = _campaign_uuid(campaign_id)
-        if herald.queries.campaign(account_id, uuid) is None:
+        if queries.campaign(account_id, uuid) is None:
             raise NotFound(f"campaign {campaign_id} not found")
-        herald.campaigns.retry(account_id, campaign_id, herald.work_queue.retryable_failures(uuid))
-        return self._view(herald, account_id, campaign_id)
+        campaigns.retry(account_id, campaign_id, queries.retryable_failures(uuid))
+        return _view(queries, account_id, campaign_id)
 
-    @staticmethod
-    def _view(herald: Herald, account_id: UUID, campaign_id: str) -> CampaignView:
-        view = herald.queries.campaign(account_id, _campaign_uuid(campaign_id))
-        assert view is not None
-        return view
+
+def _view(queries: Queries, account_id: UUID, campaign_id: str) -> CampaignView:
+    view = queries.campaign(account_id, _campaign_uuid(campaign_id))
+    assert view is not None
+    return view

@@ -4,11 +4,11 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 
-from application.directory import AddNumber, CreateAgent
+from application.directory import AddNumber, CreateAgent, Directory
 from domain import ids
 from interfaces.api.body import validate_body
 from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
-from interfaces.bootstrap import Herald
+from projections.queries import Queries
 from projections.views import AgentView, NumberView
 
 
@@ -24,14 +24,16 @@ class AgentController(Controller):
         before_request=validate_body(CreateAgent),
         sync_to_thread=True,
     )
-    def create(self, data: CreateAgent, account_id: UUID, herald: Herald) -> AgentView:
-        agent_id = herald.directory.create_agent(account_id, data)
+    def create(
+        self, data: CreateAgent, account_id: UUID, directory: Directory, queries: Queries
+    ) -> AgentView:
+        agent_id = directory.create_agent(account_id, data)
         public = ids.public_id(ids.AGENT, agent_id)
-        return next(a for a in herald.queries.agents(account_id) if a.agent_id == public)
+        return next(a for a in queries.agents(account_id) if a.agent_id == public)
 
     @get("/", operation_id="listAgents", responses=errors(*AUTHENTICATED), sync_to_thread=True)
-    def list(self, account_id: UUID, herald: Herald) -> list[AgentView]:
-        return herald.queries.agents(account_id)
+    def list(self, account_id: UUID, queries: Queries) -> list[AgentView]:
+        return queries.agents(account_id)
 
 
 class NumberController(Controller):
@@ -46,12 +48,12 @@ class NumberController(Controller):
         before_request=validate_body(AddNumber),
         sync_to_thread=True,
     )
-    def add(self, data: AddNumber, account_id: UUID, herald: Herald) -> NumberView:
-        herald.directory.add_number(account_id, data)
-        return next(
-            n for n in herald.queries.numbers(account_id) if n.phone_number == data.phone_number
-        )
+    def add(
+        self, data: AddNumber, account_id: UUID, directory: Directory, queries: Queries
+    ) -> NumberView:
+        directory.add_number(account_id, data)
+        return next(n for n in queries.numbers(account_id) if n.phone_number == data.phone_number)
 
     @get("/", operation_id="listNumbers", responses=errors(*AUTHENTICATED), sync_to_thread=True)
-    def list(self, account_id: UUID, herald: Herald) -> list[NumberView]:
-        return herald.queries.numbers(account_id)
+    def list(self, account_id: UUID, queries: Queries) -> list[NumberView]:
+        return queries.numbers(account_id)

@@ -29,6 +29,16 @@ def herald(database_url: str) -> Iterator[Herald]:
     app.close()
 
 
+def sharing(herald: Herald, settings: Settings | None = None, **overrides: object) -> Herald:
+    """A Herald built by `bootstrap` with other settings or parts (a clock, a gateway), over
+    the same database connections as `herald` (which keeps them: close it, not this one)."""
+    shared = {
+        name: getattr(herald, name)
+        for name in ("url", "store", "pool", "projector", "work_queue", "twilio_credentials")
+    }
+    return bootstrap(settings or herald.settings, **{**shared, **overrides})
+
+
 class Tenant:
     """A fresh account with an agent and one sender number, so tests never share state."""
 

@@ -6,7 +6,7 @@ from litestar.testing import TestClient
 from application.directory import AddNumber
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald
-from tests.integration.conftest import Tenant, campaign_body
+from tests.integration.conftest import Tenant, campaign_body, sharing
 
 CAMPAIGNS = "/v1/sms/campaigns"
 
@@ -181,7 +181,7 @@ def test_empty_recipients_are_refused(client: TestClient, tenant: Tenant) -> Non
 
 
 def test_too_many_recipients_are_refused(herald: Herald, tenant: Tenant) -> None:
-    small = bootstrap_with(herald, max_recipients=2)
+    small = sharing(herald, herald.settings.with_(max_recipients=2))
     with TestClient(create_app(small, follow_projection=False)) as client:
         recipients = [{"phone": f"+44711100000{i}"} for i in range(3)]
         response = client.post(
@@ -192,7 +192,7 @@ def test_too_many_recipients_are_refused(herald: Herald, tenant: Tenant) -> None
 
 
 def test_oversized_body_is_413(herald: Herald, tenant: Tenant) -> None:
-    small = bootstrap_with(herald, max_body_bytes=1000)
+    small = sharing(herald, herald.settings.with_(max_body_bytes=1000))
     with TestClient(create_app(small, follow_projection=False)) as client:
         recipients = [{"phone": f"+4471110{i:05d}"} for i in range(100)]
         response = client.post(
@@ -288,18 +288,6 @@ def test_bad_agent_and_number_requests(client: TestClient, tenant: Tenant) -> No
         headers=tenant.headers,
     )
     assert duplicate.status_code == 409
-
-
-def bootstrap_with(herald: Herald, **changes: object) -> Herald:
-    from dataclasses import replace
-
-    from application.campaigns import Campaigns
-
-    settings = herald.settings.with_(**changes)
-    campaigns = Campaigns(
-        herald.store, herald.projector, herald.directory, herald.clock, settings.policy
-    )
-    return replace(herald, settings=settings, campaigns=campaigns)
 
 
 def test_sender_number_can_be_added_to_an_own_agent_only(herald: Herald, tenant: Tenant) -> None:

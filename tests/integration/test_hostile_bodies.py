@@ -8,7 +8,6 @@ all. The answer is never a 5xx; a 4xx is in Herald's error shape and records not
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from litestar.testing import TestClient
 
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald
-from tests.integration.conftest import Tenant, campaign_body
+from tests.integration.conftest import Tenant, campaign_body, sharing
 from tests.integration.test_hostile_requests import recorded
 
 JSON = st.recursive(
@@ -72,7 +71,7 @@ def mangled(draw: st.DrawFn, body: dict[str, Any]) -> Any:
 @pytest.fixture(scope="module")
 def http(herald: Herald) -> Iterator[TestClient]:  # type: ignore[type-arg]
     # No dispatcher runs here: a single SMS that is accepted need not wait for its SID.
-    quick = replace(herald, settings=herald.settings.with_(sms_wait_seconds=0))
+    quick = sharing(herald, herald.settings.with_(sms_wait_seconds=0))
     with TestClient(create_app(quick, follow_projection=False)) as client:
         yield client
 

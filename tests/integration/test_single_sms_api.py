@@ -6,7 +6,8 @@ from litestar.testing import TestClient
 
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald
-from tests.integration.conftest import Tenant
+from tests.conftest import FixedClock
+from tests.integration.conftest import Tenant, sharing
 
 
 def sms(tenant: Tenant, **changes: object) -> dict[str, object]:
@@ -70,23 +71,11 @@ def test_unknown_message_is_404(client: TestClient, tenant: Tenant) -> None:
     assert client.get("/v1/sms/msg_" + "0" * 32, headers=tenant.headers).status_code == 404
 
 
-class TenPastTenInLondon:
-    def now(self) -> datetime:
-        return datetime(2026, 11, 26, 22, 10, tzinfo=UTC)
+TEN_PAST_TEN_IN_LONDON = datetime(2026, 11, 26, 22, 10, tzinfo=UTC)
 
 
 def send_at_ten_past_ten(herald: Herald, tenant: Tenant) -> dict[str, object]:
-    from dataclasses import replace
-
-    from application.sms import SingleSms
-
-    clock = TenPastTenInLondon()
-    evening = replace(
-        herald,
-        sms=SingleSms(
-            herald.store, herald.projector, herald.directory, clock, herald.settings.policy
-        ),
-    )
+    evening = sharing(herald, clock=FixedClock(TEN_PAST_TEN_IN_LONDON))
     with TestClient(create_app(evening, follow_projection=False)) as client:
         response = client.post("/v1/sms", json=sms(tenant), headers=tenant.headers)
     assert response.status_code == 201
