@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 import msgspec
-from eventsourcing.application import AggregateNotFoundError
 
 from application.constraints import E164_PATTERN, MessageTemplate, Name, Phone, at_least_one
 from application.directory import Directory
@@ -305,27 +304,18 @@ class Campaigns:
         raise ChangedConcurrently("the campaign changed concurrently; try again")
 
     def _get(self, campaign_id: UUID) -> Campaign:
-        campaign: object = self.store.repository.get(campaign_id)
-        assert isinstance(campaign, Campaign)
-        return campaign
+        return self.store.get(Campaign, campaign_id, f"campaign {campaign_id}")
 
     def _owned(self, account_id: UUID, campaign_id: str) -> Campaign:
-        uuid = ids.parse_public_id(ids.CAMPAIGN, campaign_id)
-        if uuid is not None:
-            try:
-                campaign: object = self.store.repository.get(uuid)
-            except AggregateNotFoundError:
-                campaign = None
-            if isinstance(campaign, Campaign) and campaign.account_id == account_id:
-                return campaign
-        raise NotFound(f"campaign {campaign_id} not found")
+        campaign = self.store.find(Campaign, ids.parse_public_id(ids.CAMPAIGN, campaign_id))
+        if campaign is None or campaign.account_id != account_id:
+            raise NotFound(f"campaign {campaign_id} not found")
+        return campaign
 
     def _existing(self, account_id: UUID, key: str, fingerprint: str | None) -> UUID | None:
-        try:
-            campaign: object = self.store.repository.get(campaign_id_for_key(account_id, key))
-        except AggregateNotFoundError:
+        campaign = self.store.find(Campaign, campaign_id_for_key(account_id, key))
+        if campaign is None:
             return None
-        assert isinstance(campaign, Campaign)
         if campaign.request_hash != fingerprint:
             raise Conflict("this Idempotency-Key was used with another request body")
         return campaign.id

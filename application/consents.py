@@ -2,8 +2,6 @@
 
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from application.ports import Clock, ReadModels
 from application.store import EventStore
 from domain.consent import Consent, consent_id
@@ -16,12 +14,8 @@ class Consents:
         self.clock = clock
 
     def _consent(self, account_id: UUID, phone: str) -> Consent:
-        try:
-            consent: object = self.store.repository.get(consent_id(account_id, phone))
-            assert isinstance(consent, Consent)
-            return consent
-        except AggregateNotFoundError:
-            return Consent(account_id=account_id, phone=phone)
+        found = self.store.find(Consent, consent_id(account_id, phone))
+        return found or Consent(account_id=account_id, phone=phone)
 
     def opt_out(
         self, account_id: UUID, phone: str, keyword: str, source: str, evidence: str

@@ -7,7 +7,6 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
-from eventsourcing.application import AggregateNotFoundError
 
 from application.constraints import Name, Phone, SystemPrompt, count
 from application.errors import Conflict, NotFound, ValidationFailed, problem
@@ -92,11 +91,7 @@ class Directory:
         self._record(account)
 
     def account_exists(self, account_id: UUID) -> bool:
-        try:
-            self.store.repository.get(account_id)
-        except AggregateNotFoundError:
-            return False
-        return True
+        return self.store.find(Account, account_id) is not None
 
     def set_twilio_account(self, account_id: UUID, account_sid: str, auth_token: str) -> None:
         """The account sends through its own Twilio account from now on."""
@@ -192,11 +187,8 @@ class Directory:
         """Why this account's agent may not send from `phone`, or None when it may."""
         if not isinstance(phone, str) or E164.fullmatch(phone) is None:
             return "is not an imported number of this account"
-        try:
-            number: object = self.store.repository.get(number_id(phone))
-        except AggregateNotFoundError:
-            return "is not an imported number of this account"
-        if not isinstance(number, SenderNumber) or number.account_id != account_id:
+        number = self.store.find(SenderNumber, number_id(phone))
+        if number is None or number.account_id != account_id:
             return "is not an imported number of this account"
         if agent_id is not None and number.agent_id != agent_id:
             return "belongs to another agent"
@@ -206,11 +198,8 @@ class Directory:
         """The pace of these sender numbers of the account together, in messages per second."""
         total = 0
         for phone in phones:
-            try:
-                number: object = self.store.repository.get(number_id(phone))
-            except AggregateNotFoundError:
-                continue
-            if isinstance(number, SenderNumber) and number.account_id == account_id:
+            number = self.store.find(SenderNumber, number_id(phone))
+            if number is not None and number.account_id == account_id:
                 total += number.mps
         return total
 
@@ -222,11 +211,7 @@ class Directory:
         name: str,
         owner: str = "account_id",
     ) -> T:
-        if uuid is not None:
-            try:
-                aggregate: object = self.store.repository.get(uuid)
-            except AggregateNotFoundError:
-                aggregate = None
-            if isinstance(aggregate, kind) and getattr(aggregate, owner, None) == account_id:
-                return aggregate
-        raise NotFound(f"{name} not found")
+        aggregate = self.store.find(kind, uuid)
+        if aggregate is None or getattr(aggregate, owner, None) != account_id:
+            raise NotFound(f"{name} not found")
+        return aggregate
