@@ -13,7 +13,6 @@ answer is recorded, so reconciliation leaves it be; answers a failed write lost 
 recorded again with the next batch.
 """
 
-import logging
 import threading
 import time
 from datetime import datetime
@@ -31,8 +30,6 @@ from interfaces.bootstrap import Herald
 from interfaces.submitter import Submitter
 
 log = structlog.get_logger()
-# Skipped runs of a job still busy are expected under load; only errors are news.
-logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 PLAN_EVERY = 0.2  # seconds; plans cover `horizon` (1 s) ahead, so numbers never starve
 RECONCILE_EVERY = 2.0

@@ -18,8 +18,8 @@ from structlog.typing import Processor
 Style = Literal["json", "console"]
 
 # Skipped runs of a job still busy are expected under load: only APScheduler's errors are
-# news. (The twilio SDK's request logging is turned down by the gateway itself.)
-QUIET = {"apscheduler": logging.ERROR}
+# news. The twilio SDK logs every request at INFO.
+QUIET = {"apscheduler": logging.ERROR, "twilio.http_client": logging.WARNING}
 
 
 def configure_logging(style: Style, level: int = logging.INFO) -> None:

@@ -6,7 +6,6 @@ created message: the dispatcher looks in Twilio's list before trying again. Any 
 4xx with an error code is final for that message.
 """
 
-import logging
 import re
 import threading
 from datetime import datetime
@@ -24,7 +23,6 @@ from interfaces.twilio_credentials import TwilioCredentials
 
 THROTTLED = frozenset({20429, 30001})
 ERROR_CODE = re.compile(r"[1-9][0-9]{0,5}")  # Twilio error codes, ASCII digits only
-logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs every request
 
 
 class TwilioGateway:

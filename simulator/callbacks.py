@@ -11,20 +11,20 @@ recorded, never retried.
 """
 
 import asyncio
-import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import httpx
+import structlog
 from twilio.request_validator import RequestValidator
 
 from simulator.config import OUTCOMES, SimulatorConfig
 from simulator.resources import API_VERSION
 from simulator.store import CallbackRecord, Message
 
-logger = logging.getLogger(__name__)
+log = structlog.get_logger()
 
 MAX_IN_FLIGHT = 64
 CALLBACK_TIMEOUT = 10.0
@@ -157,8 +157,8 @@ class Webhooks:
         try:
             response = await self.post(url, params, message.account_sid, client)
         except Exception as error:  # a bad receiver must never stop the workers
-            logger.warning("status callback to %s failed: %r", url, error)
+            log.warning("status_callback_unanswered", url=url, error=repr(error))
             return None
         if response.status_code >= 400:
-            logger.warning("status callback to %s answered %s", url, response.status_code)
+            log.warning("status_callback_refused", url=url, status=response.status_code)
         return response.status_code
