@@ -10,18 +10,9 @@ from application.ports import SubmitOutcome
 from application.store import EventStore
 from domain.consent import Consent, consent_id
 from domain.message import AttemptState, Message
+from tests.conftest import FakeReadModels, FixedClock
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-
-class FixedClock:
-    def now(self) -> datetime:
-        return NOW
-
-
-class NoReadModels:
-    def catch_up(self, until: int | None = None) -> None:
-        pass
 
 
 def in_flight(store: EventStore) -> Message:
@@ -47,7 +38,7 @@ def store() -> EventStore:
 
 
 def answers(store: EventStore) -> Answers:
-    return Answers(store, NoReadModels(), FixedClock(), max_attempts=8)  # type: ignore[arg-type]
+    return Answers(store, FakeReadModels(), FixedClock(NOW), max_attempts=8)
 
 
 def test_a_batch_of_answers_is_recorded_on_its_messages(store: EventStore) -> None:
