@@ -181,7 +181,7 @@ class Herald:
         }
         return Dispatching(
             self.store,
-            self.projector,
+            self.read_models,
             self.work_queue,
             self.gateway,
             self.campaigns,
