@@ -25,7 +25,7 @@ import psutil
 import psycopg
 from twilio.request_validator import RequestValidator
 
-from application.campaigns import CreateCampaign, RecipientIn
+from application.campaign_checks import CreateCampaign, RecipientIn
 from application.directory import AddNumber, CreateAgent
 from bench.common import HERALD, fresh_database, p99
 from domain import ids

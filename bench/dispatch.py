@@ -21,7 +21,7 @@ from datetime import datetime
 import httpx
 import psutil
 
-from application.campaigns import CreateCampaign, RecipientIn
+from application.campaign_checks import CreateCampaign, RecipientIn
 from application.directory import AddNumber, CreateAgent
 from bench.common import HERALD, exactly_once, fresh_database
 from domain import ids

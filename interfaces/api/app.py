@@ -87,7 +87,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         # For the create body's hook, which runs before dependencies are resolved.
-        state=State({PHONE_VALIDATOR: herald.campaigns.validator}),
+        state=State({PHONE_VALIDATOR: herald.campaigns.checks.validator}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Herald",

@@ -6,7 +6,8 @@ from uuid import UUID
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
 
-from application.campaigns import Campaigns, CreateCampaign
+from application.campaign_checks import CreateCampaign
+from application.campaigns import Campaigns
 from application.errors import NotFound, problem
 from application.preview import MAX_MESSAGES_SHOWN, MESSAGES_SHOWN, CampaignPreview
 from domain import ids

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import msgspec
 from psycopg import sql
 
-from application.campaigns import CreateCampaign, RecipientIn
+from application.campaign_checks import CreateCampaign, RecipientIn
 from application.directory import AddNumber
 from domain.campaign import Campaign, batch_id
 from domain.message import Message, campaign_message_id

@@ -4,7 +4,7 @@ import threading
 from typing import Any
 from uuid import UUID
 
-from application.campaigns import CreateCampaign, RecipientIn
+from application.campaign_checks import CreateCampaign, RecipientIn
 from domain.agent import Agent
 from interfaces.bootstrap import Herald
 from tests.integration.conftest import Tenant

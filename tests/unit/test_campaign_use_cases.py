@@ -12,7 +12,8 @@ from uuid import UUID
 
 import pytest
 
-from application.campaigns import Campaigns, CreateCampaign, RecipientIn
+from application.campaign_checks import CreateCampaign, RecipientIn
+from application.campaigns import Campaigns
 from application.directory import AddNumber, CreateAgent
 from application.errors import Conflict, ValidationFailed
 from domain import ids
