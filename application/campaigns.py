@@ -31,7 +31,6 @@ from domain.campaign import (
     recipient_batches,
 )
 from domain.errors import InvalidTransition
-from domain.quiet_hours import DEFAULT_QUIET_HOURS
 from domain.recipients import RecipientPlan
 from domain.text import escaped
 
@@ -129,7 +128,7 @@ class Campaigns:
             checked.plan,
             start=checked.scheduled_at or checked.now,
             mps=self.directory.sender_mps(account_id, checked.from_numbers),
-            quiet_hours=quiet_hours.get(account_id, DEFAULT_QUIET_HOURS),
+            quiet_hours=quiet_hours[account_id],
             pricing=Pricing(self.policy.price_per_segment, self.policy.currency),
             warnings=plan_warnings(checked.plan),
             limit=limit,

@@ -24,7 +24,7 @@ from domain.dispatching import budget, lane_start, may_attempt, may_plan, spacin
 from domain.errors import InvalidTransition
 from domain.message import Message, campaign_message_id
 from domain.phone import time_zones
-from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours, held_until
+from domain.quiet_hours import QuietHours, held_until
 from domain.segments import count_segments
 from domain.template import compile_template
 
@@ -59,8 +59,7 @@ class Policies:
 
     def of(self, account_id: UUID) -> QuietHours | None:
         if account_id not in self._known:
-            found = self.read_models.quiet_hours([account_id])
-            self._known[account_id] = found.get(account_id, DEFAULT_QUIET_HOURS)
+            self._known[account_id] = self.read_models.quiet_hours([account_id])[account_id]
         return self._known[account_id]
 
     def held(self, account_id: UUID, phone: str, at: datetime) -> datetime | None:

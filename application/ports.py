@@ -42,7 +42,8 @@ class ReadModels(Protocol):
         ...
 
     def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
-        """Each account's quiet-hours policy (None: off)."""
+        """Each account's quiet-hours policy (None: off); the default for an account the
+        read models do not show yet."""
         ...
 
 

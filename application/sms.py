@@ -14,7 +14,6 @@ from application.ports import Clock, ReadModels
 from application.store import EventStore
 from domain.message import Message
 from domain.phone import PhoneValidator, time_zones
-from domain.quiet_hours import DEFAULT_QUIET_HOURS
 from domain.recipients import message_problem
 from domain.segments import count_segments
 from domain.text import MESSAGE_CHARS
@@ -71,7 +70,7 @@ class SingleSms:
         assert agent_id is not None
         now = self.clock.now()
         # In the account's quiet hours (where the phone is) it is held until they end.
-        policy = self.read_models.quiet_hours([account_id]).get(account_id, DEFAULT_QUIET_HOURS)
+        policy = self.read_models.quiet_hours([account_id])[account_id]
         held_until = policy.held_until(time_zones(command.to), now) if policy else None
         segments = count_segments(command.message)
         message = Message(

@@ -61,7 +61,7 @@ def demo_account(herald: Herald) -> Demo | None:
 def quiet_hours_notice(herald: Herald, account_id: UUID) -> str | None:
     """One line when the account's quiet hours hold UK recipients right now: until when,
     and the command that turns them off."""
-    policy = herald.projector.quiet_hours([account_id]).get(account_id)
+    policy = herald.projector.quiet_hours([account_id])[account_id]
     zones = time_zones(DEMO_NUMBER)  # the seed's recipients are UK numbers, as this one
     until = held_until(policy, zones, herald.clock.now())
     if policy is None or until is None:

@@ -29,7 +29,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from application.store import EventStore
-from domain.quiet_hours import QuietHours
+from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from domain.status import RANK
 from domain.text import escaped
 from projections.handlers import LIVE_SCHEMA, apply_events
@@ -218,16 +218,17 @@ class Projector:
         return {phone for phone in phones if phone in opted}
 
     def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
+        wanted = list(account_ids)
         with self.pool.connection() as conn:
             rows = conn.execute(
                 "SELECT account_id, quiet_hours_start, quiet_hours_end FROM herald.accounts"
                 " WHERE account_id = ANY(%s)",
-                (list(account_ids),),
+                (wanted,),
             ).fetchall()
-        return {
-            account_id: QuietHours(start, end) if start is not None and end is not None else None
-            for account_id, start, end in rows
-        }
+        policies: dict[UUID, QuietHours | None] = dict.fromkeys(wanted, DEFAULT_QUIET_HOURS)
+        for account_id, start, end in rows:
+            policies[account_id] = None if start is None or end is None else QuietHours(start, end)
+        return policies
 
     def rebuild(self) -> int:
         """Replay the whole log into fresh read models beside these, then swap them in (see

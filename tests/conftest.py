@@ -129,7 +129,7 @@ class FakeReadModels:
         return {p for p in phones if p in self.opted}
 
     def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
-        return {a: self.quiet.get(a) for a in account_ids}
+        return {a: self.quiet.get(a) for a in account_ids}  # off unless a test sets it
 
 
 class FakeSecrets:
