@@ -100,6 +100,8 @@ class Queries:
     def _campaign_view(self, row: dict[str, Any]) -> dict[str, Any]:
         status_counts: dict[str, int] = row["status_counts"]
         counts = counts_from(status_counts)
+        # A hold is news only while the campaign runs (paused or done, nothing waits on it).
+        held_until = row["held_until"] if row["status"] == "running" else None
         return {
             "campaign_id": ids.public_id(ids.CAMPAIGN, row["campaign_id"]),
             "name": row["name"],
@@ -116,15 +118,17 @@ class Queries:
             "estimated_cost": Cost(
                 str((self.price * row["segments_total"]).quantize(Decimal("0.01"))), self.currency
             ),
-            "estimated_completion_at": self._eta(row, counts),
-            "held_until": row["held_until"] if row["status"] == "running" else None,
+            "estimated_completion_at": self._eta(row, counts, held_until),
+            "held_until": held_until,
             "duplicates_removed": row["duplicates_removed"],
             "skipped_count": row["skipped_count"],
             "warnings": row["warnings"],
         }
 
     @staticmethod
-    def _eta(row: dict[str, Any], counts: dict[str, int]) -> datetime | None:
+    def _eta(
+        row: dict[str, Any], counts: dict[str, int], held_until: datetime | None
+    ) -> datetime | None:
         """When the last pending segment will have been submitted at the numbers' pace."""
         if row["status"] not in ("running", "scheduled") or not row["mps_total"]:
             return None
@@ -133,8 +137,7 @@ class Queries:
             return None
         remaining = row["segments_total"] * counts["pending_count"] / sendable
         # A campaign waiting for quiet hours to end starts again when they do.
-        held = row["held_until"] if row["status"] == "running" else None
-        start = max(filter(None, (row["scheduled_at"], row["created_at"], held)))
+        start = max(filter(None, (row["scheduled_at"], row["created_at"], held_until)))
         try:
             return start + timedelta(seconds=math.ceil(remaining / row["mps_total"]))
         except OverflowError:  # only a campaign recorded before schedules were limited
