@@ -18,8 +18,14 @@ from structlog.typing import Processor
 Style = Literal["json", "console"]
 
 # Skipped runs of a job still busy are expected under load: only APScheduler's errors are
-# news. The twilio SDK logs every request at INFO.
-QUIET = {"apscheduler": logging.ERROR, "twilio.http_client": logging.WARNING}
+# news. The twilio SDK (both its clients) and httpx log every request at INFO: lines (and
+# CPU) per message.
+QUIET = {
+    "apscheduler": logging.ERROR,
+    "twilio": logging.WARNING,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+}
 
 
 def configure_logging(style: Style, level: int = logging.INFO) -> None:

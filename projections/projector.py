@@ -14,6 +14,7 @@ One event is never allowed to wedge the projection: an event that cannot be appl
 skipped, recorded in `herald.projection_failures` with why, and logged (see `_apply`).
 """
 
+import hashlib
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -53,19 +54,41 @@ def status_rank_sql() -> str:
     )
 
 
+def _schema_text() -> str:
+    return resources.files("projections").joinpath("schema.sql").read_text() + status_rank_sql()
+
+
+# What the schema's comment says once this code's DDL has run in it.
+SCHEMA_VERSION = "schema.sql " + hashlib.sha256(_schema_text().encode()).hexdigest()[:16]
+
+
 def schema_sql(schema: str = LIVE_SCHEMA) -> str:
     """schema.sql and the functions generated from the domain's rules, for the live schema
-    or (in a rebuild) for another one beside it."""
-    text = resources.files("projections").joinpath("schema.sql").read_text() + status_rank_sql()
+    or (in a rebuild) for another one beside it; it marks the schema with its version."""
+    text = _schema_text() + f"COMMENT ON SCHEMA herald IS '{SCHEMA_VERSION}';\n"
     assert re.fullmatch(r"[a-z_]+", schema)
     return re.sub(r"\bherald\b", schema, text)
 
 
 def create_schema(conn: Connection, schema: str = LIVE_SCHEMA) -> None:
+    """The read models' tables, made or brought up to date, unless the schema is already
+    this code's. Its DDL (ALTER TABLE, triggers) locks tables one after another: run by a
+    command started beside a running dispatcher, it deadlocked with the dispatcher's joins."""
+    if _schema_version(conn, schema) == SCHEMA_VERSION:
+        return
     with conn.transaction():
         # Several processes may start at once; the DDL must not run concurrently.
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
-        conn.execute(schema_sql(schema))  # type: ignore[arg-type]
+        if _schema_version(conn, schema) != SCHEMA_VERSION:
+            conn.execute(schema_sql(schema))  # type: ignore[arg-type]
+
+
+def _schema_version(conn: Connection, schema: str) -> str | None:
+    row = conn.execute(
+        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
+        (schema,),
+    ).fetchone()
+    return row[0] if row else None
 
 
 def is_the_events_fault(error: Exception) -> bool:

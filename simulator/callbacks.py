@@ -155,7 +155,12 @@ class Webhooks:
         url = message.status_callback or ""
         params = status_params(message, step)
         try:
-            response = await self.post(url, params, message.account_sid, client)
+            try:
+                response = await self.post(url, params, message.account_sid, client)
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+                # The receiver closed a kept-alive connection (its idle timeout) just as this
+                # request went out on it: sent again on a fresh one. Twilio connects anew.
+                response = await self.post(url, params, message.account_sid, client)
         except Exception as error:  # a bad receiver must never stop the workers
             log.warning("status_callback_unanswered", url=url, error=repr(error))
             return None

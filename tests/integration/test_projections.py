@@ -4,9 +4,12 @@ import threading
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
 from application.campaign_checks import CreateCampaign, RecipientIn
 from domain.agent import Agent
 from interfaces.bootstrap import Herald
+from projections.projector import SCHEMA_VERSION, create_schema
 from tests.integration.conftest import Tenant
 
 TABLES = [
@@ -150,3 +153,19 @@ def test_concurrent_writers_and_catch_ups_miss_no_event(herald: Herald, tenant: 
     before = snapshot(herald)
     herald.projector.rebuild()
     assert snapshot(herald) == before
+
+
+def test_a_process_starting_beside_running_queries_takes_no_table_lock(herald: Herald) -> None:
+    """A command started while Herald runs finds the schema current and runs no DDL: the
+    DDL's ALTER TABLE would wait for (and could deadlock with) the queries in progress."""
+    assert isinstance(herald.pool.conninfo, str)
+    with psycopg.connect(herald.pool.conninfo) as busy:
+        busy.execute(
+            "SELECT count(*) FROM herald.messages JOIN herald.campaigns USING (campaign_id)"
+        )
+        with psycopg.connect(herald.pool.conninfo, autocommit=True) as starting:
+            starting.execute("SET lock_timeout = '2s'")
+            create_schema(starting)  # LockNotAvailable if it ran ALTER TABLE herald.messages
+            assert starting.execute(
+                "SELECT obj_description('herald'::regnamespace, 'pg_namespace')"
+            ).fetchone() == (SCHEMA_VERSION,)
