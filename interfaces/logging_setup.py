@@ -17,15 +17,12 @@ from structlog.typing import Processor
 
 Style = Literal["json", "console"]
 
-# Skipped runs of a job still busy are expected under load: only APScheduler's errors are
-# news. The twilio SDK (both its clients) and httpx log every request at INFO: lines (and
-# CPU) per message.
-QUIET = {
-    "apscheduler": logging.ERROR,
-    "twilio": logging.WARNING,
-    "httpx": logging.WARNING,
-    "httpcore": logging.WARNING,
-}
+# Herald's own loggers (named by module) log at the chosen level; the libraries' only
+# their warnings: psycopg's pool logs three INFO lines per connection checkout, the twilio
+# SDK eight per request, httpx one: lines (and CPU) per message and per callback.
+HERALD_PACKAGES = ("domain", "application", "projections", "interfaces", "simulator", "harness")
+# Skipped runs of a job still busy are expected under load: only APScheduler's errors are news.
+QUIET = {"apscheduler": logging.ERROR}
 
 
 def configure_logging(style: Style, level: int = logging.INFO) -> None:
@@ -66,6 +63,8 @@ def configure_logging(style: Style, level: int = logging.INFO) -> None:
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(level)
+    root.setLevel(max(level, logging.WARNING))
+    for name in HERALD_PACKAGES:
+        logging.getLogger(name).setLevel(level)
     for name, quiet in QUIET.items():
         logging.getLogger(name).setLevel(quiet)
