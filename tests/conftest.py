@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from application.ports import NoCampaignLocks, SubmitOutcome
 from application.store import EventStore
+from domain.message import Message
 from domain.quiet_hours import QuietHours
 from interfaces.bootstrap import Herald, bootstrap
 from interfaces.database import create_database, drop_database, embedded_url
@@ -158,3 +159,20 @@ def in_memory(settings: Settings | None = None, **overrides: object) -> Herald:
         **overrides,
     }
     return bootstrap(settings or Settings(database_url=NO_DATABASE), **parts)
+
+
+def a_message(created_at: datetime, attempted_by: str | None = None) -> Message:
+    """A fresh one-segment message to a UK mobile: what the unit tests of answers,
+    callbacks, planning and upcasts start from."""
+    return Message(
+        id=uuid4(),
+        account_id=uuid4(),
+        agent_id=uuid4(),
+        to="+447111000001",
+        from_number="+447446466847",
+        body="Hi",
+        segments=1,
+        encoding="GSM-7",
+        created_at=created_at,
+        attempted_by=attempted_by,
+    )

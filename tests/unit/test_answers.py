@@ -16,6 +16,7 @@ from domain.answers import (
 from domain.consent import Consent
 from domain.message import AttemptState, Message
 from domain.status import RecipientStatus
+from tests.conftest import a_message
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 MAX_ATTEMPTS = 8
@@ -30,18 +31,7 @@ class Answer:
 
 
 def in_flight(attempts: int = 1) -> Message:
-    message = Message(
-        id=uuid4(),
-        account_id=uuid4(),
-        agent_id=uuid4(),
-        to="+447111000001",
-        from_number="+447446466847",
-        body="Hi",
-        segments=1,
-        encoding="GSM-7",
-        created_at=NOW,
-        attempted_by="dispatcher-a",
-    )
+    message = a_message(NOW, attempted_by="dispatcher-a")
     for _ in range(attempts - 1):
         message.deferred(reason="429", error_code=20429, retry_at=NOW, at=NOW)
         message.attempt(at=NOW, dispatcher="dispatcher-a")

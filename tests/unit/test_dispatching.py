@@ -2,7 +2,6 @@
 
 import math
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
 from domain.dispatching import (
     LEASE_SAFETY,
@@ -16,6 +15,7 @@ from domain.dispatching import (
     spacing,
 )
 from domain.message import Message
+from tests.conftest import a_message
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 MARGIN = 0.005
@@ -70,18 +70,7 @@ def test_a_number_takes_one_recipient_more_than_its_rate_fills_until_the_plan_en
 
 
 def message(attempted_by: str | None = None) -> Message:
-    return Message(
-        id=uuid4(),
-        account_id=uuid4(),
-        agent_id=uuid4(),
-        to="+447111000001",
-        from_number="+447446466847",
-        body="Hi",
-        segments=1,
-        encoding="GSM-7",
-        created_at=NOW,
-        attempted_by=attempted_by,
-    )
+    return a_message(NOW, attempted_by=attempted_by)
 
 
 def test_a_new_message_may_be_attempted_but_not_one_in_flight() -> None:

@@ -7,22 +7,13 @@ from uuid import uuid4
 from domain.message import Message
 from domain.sending import callback_status
 from domain.status import RecipientStatus
+from tests.conftest import a_message
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def message() -> Message:
-    return Message(
-        id=uuid4(),
-        account_id=uuid4(),
-        agent_id=uuid4(),
-        to="+447111000001",
-        from_number="+447446466847",
-        body="Hi",
-        segments=1,
-        encoding="GSM-7",
-        created_at=NOW,
-    )
+    return a_message(NOW)
 
 
 def test_a_status_callback_records_the_herald_status_it_reports() -> None:

@@ -1,7 +1,6 @@
 """Recording Twilio's answers (application.answers) on eventsourcing's in-memory store."""
 
 from datetime import UTC, datetime
-from uuid import uuid4
 
 import pytest
 
@@ -10,24 +9,13 @@ from application.ports import SubmitOutcome
 from application.store import EventStore
 from domain.consent import Consent, consent_id
 from domain.message import AttemptState, Message
-from tests.conftest import FakeReadModels, FixedClock
+from tests.conftest import FakeReadModels, FixedClock, a_message
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def in_flight(store: EventStore) -> Message:
-    message = Message(
-        id=uuid4(),
-        account_id=uuid4(),
-        agent_id=uuid4(),
-        to="+447111000001",
-        from_number="+447446466847",
-        body="Hi",
-        segments=1,
-        encoding="GSM-7",
-        created_at=NOW,
-        attempted_by="dispatcher-a",
-    )
+    message = a_message(NOW, attempted_by="dispatcher-a")
     store.record(message)
     return message
 

@@ -16,6 +16,7 @@ from domain.message import Message
 from domain.recipients import PlannedRecipient
 from domain.sending import CALLBACK_STATUS, RETRYABLE_ERRORS, RETRYABLE_STATUSES, callback_status
 from domain.status import CampaignStatus, RecipientStatus
+from tests.conftest import a_message
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 MAPPER = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
@@ -119,17 +120,7 @@ def test_an_old_status_report_gets_the_herald_status_the_mapping_gives(twilio_st
 
 
 def test_an_old_status_report_moves_the_message_as_it_did() -> None:
-    message = Message(
-        id=uuid4(),
-        account_id=uuid4(),
-        agent_id=uuid4(),
-        to="+447111000001",
-        from_number="+447446466847",
-        body="Hi",
-        segments=1,
-        encoding="GSM-7",
-        created_at=NOW,
-    )
+    message = a_message(NOW)
     message.status_reported("delivered", "SM1", None, None, NOW)
     created, reported = message.collect_events()
     old = recorded_as_v1(reported, lambda state: state.pop("herald_status"))
