@@ -6,6 +6,7 @@ arrive while it stops are noted and otherwise ignored: a second Ctrl-C must not 
 dispatcher off before it records its answers, nor leave the database running.
 """
 
+import itertools
 import signal
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ class StopRequest:
 
     def __init__(self) -> None:
         self._requested = threading.Event()
+        self._signals = itertools.count()
         self._callbacks: list[Callable[[], None]] = []
 
     @classmethod
@@ -55,7 +57,10 @@ class StopRequest:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
-        if self.requested:
+        # A second signal's handler can run inside this one (between any two bytecodes, say
+        # while logging), before the request is set: next() on a count is one C call, so
+        # exactly one handler sees 0, whatever the nesting.
+        if next(self._signals) > 0 or self.requested:
             log.info("already_stopping", signal=name)
             return
         log.info("stopping", signal=name)
