@@ -1,13 +1,40 @@
-"""Consent: one aggregate per (account, phone), recording opt-outs and opt-ins with evidence."""
+"""Consent: one aggregate per (account, phone), its history of opt-ins and opt-outs.
+
+Its events are the consent record an auditor replays, each complete on its own (account,
+phone, source, evidence, time):
+- `OptedIn`: a first opt-in record, or a new one while opted in (an import, say), with
+  where it came from (`source`: "import", "sms", "api"…), its evidence and when it was given;
+- `OptedOut`: the keyword (STOP…, or "21610" when Twilio refused a send), `source` ("sms",
+  "twilio"…), its evidence (the inbound MessageSid for an SMS) and when;
+- `OptedBackIn`: an opt-in while opted out (START, UNSTOP, YES; or an import), told apart
+  from a first opt-in. Events recorded before it existed are `OptedIn` after an
+  `OptedOut`: the aggregate's state reads them the same way.
+
+Which sends a consent allows is decided here once (`refusal`), for single sends, campaign
+creation and the dispatcher alike.
+"""
 
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+OPTED_OUT = "recipient_opted_out"
+WITHOUT_OPT_IN = "recipient_without_opt_in"
+
 
 def consent_id(account_id: UUID, phone: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"herald:consent:{account_id}:{phone}")
+
+
+def refusal(opted_out: bool, has_opt_in: bool, require_opt_in: bool) -> str | None:
+    """Why nothing may be sent to a phone with this consent, if nothing may: opted out
+    (always), or no opt-in record held while the account requires one."""
+    if opted_out:
+        return OPTED_OUT
+    if require_opt_in and not has_opt_in:
+        return WITHOUT_OPT_IN
+    return None
 
 
 class Consent(Aggregate):
@@ -16,12 +43,21 @@ class Consent(Aggregate):
         self.account_id = account_id
         self.phone = phone
         self.opted_out = False
+        self.has_opt_in = False  # an opt-in record held now (none since the last opt-out)
+        self.opted_in_at: datetime | None = None  # the opt-in held now, or the last one
+        self.opt_in_source: str | None = None
+        self.opt_in_evidence: str | None = None
+        self.opted_out_at: datetime | None = None  # the last opt-out
+        self.last_keyword: str | None = None
+        self.opt_outs = 0
+        self.opt_ins = 0
 
     @staticmethod
     def create_id(account_id: UUID, phone: str) -> UUID:
         return consent_id(account_id, phone)
 
     def opt_out(self, keyword: str, source: str, evidence: str, at: datetime) -> None:
+        """Recorded every time, opted out already or not: each STOP is evidence."""
         # Each event names its account and phone, so an auditor reads it on its own.
         self._opted_out(self.account_id, self.phone, keyword, source, evidence, at)
 
@@ -30,12 +66,34 @@ class Consent(Aggregate):
         self, account_id: UUID, phone: str, keyword: str, source: str, evidence: str, at: datetime
     ) -> None:
         self.opted_out = True
+        self.has_opt_in = False
+        self.opted_out_at = at
+        self.last_keyword = keyword
+        self.opt_outs += 1
 
     def opt_in(self, source: str, evidence: str, at: datetime) -> None:
-        self._opted_in(self.account_id, self.phone, source, evidence, at)
+        """An opt-in record: back in when opted out, a (first or further) opt-in otherwise."""
+        if self.opted_out:
+            self._opted_back_in(self.account_id, self.phone, source, evidence, at)
+        else:
+            self._opted_in(self.account_id, self.phone, source, evidence, at)
 
     @event("OptedIn")
     def _opted_in(
         self, account_id: UUID, phone: str, source: str, evidence: str, at: datetime
     ) -> None:
+        self._hold_opt_in(source, evidence, at)
+
+    @event("OptedBackIn")
+    def _opted_back_in(
+        self, account_id: UUID, phone: str, source: str, evidence: str, at: datetime
+    ) -> None:
+        self._hold_opt_in(source, evidence, at)
+
+    def _hold_opt_in(self, source: str, evidence: str, at: datetime) -> None:
         self.opted_out = False
+        self.has_opt_in = True
+        self.opted_in_at = at
+        self.opt_in_source = source
+        self.opt_in_evidence = evidence
+        self.opt_ins += 1

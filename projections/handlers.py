@@ -417,6 +417,7 @@ def opted_out(cur: Writes, e: Any) -> None:
 
 
 @handles("Consent.OptedIn")
+@handles("Consent.OptedBackIn")
 def opted_in(cur: Writes, e: Any) -> None:
     _set_consent(cur, e, opted_out=False)
 
