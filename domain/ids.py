@@ -8,6 +8,7 @@ MESSAGE = "msg_"
 NUMBER = "num_"
 ACCOUNT = "acct_"
 KEY = "key_"
+CONVERSATION = "conv_"
 
 
 def public_id(prefix: str, uuid: UUID) -> str:
