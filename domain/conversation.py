@@ -12,12 +12,31 @@ not a keyword leaves the conversation `awaiting_reply_since` its time, until an 
 (or its failure) is recorded.
 """
 
+import re
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.keywords import Classification, Keyword
+from domain.text import MESSAGE_CHARS, escaped
+
+PHONE_CHARS = 40  # what is kept of a `From` that is not a phone number (a short code, junk)
+# What a received body may not hold as it is: control characters other than tab and line
+# breaks, and lone surrogates (the read models could not store them).
+_UNSTORABLE_IN_BODY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def stored_body(body: str) -> str:
+    """A received body as it is recorded: whatever came (Twilio does not check what a phone
+    sends), cut to Twilio's 1,600 characters, anything unstorable as `\\uXXXX`."""
+    kept = body if len(body) <= MESSAGE_CHARS else body[:MESSAGE_CHARS] + "…"
+    return _UNSTORABLE_IN_BODY.sub(lambda found: f"\\u{ord(found.group()):04x}", kept)
+
+
+def stored_phone(phone: str) -> str:
+    """A `From` as it is recorded: an E.164 number is kept as it is, junk made storable."""
+    return escaped(phone, PHONE_CHARS)
 
 
 def conversation_id(account_id: UUID, number: str, phone: str) -> UUID:
@@ -62,9 +81,11 @@ class Conversation(Aggregate):
             twilio_sid=twilio_sid,
             body=body,
             received_at=received_at,
-            keyword=classification.keyword.value,
-            keyword_word=classification.word,
+            kind=classification.keyword.value,
+            keyword=classification.word,
             in_reply_to=in_reply_to,
+            # Only a reply is for the agent to answer; keywords are answered by Herald.
+            awaits_answer=classification.keyword is Keyword.REPLY,
         )
         return True
 
@@ -78,14 +99,16 @@ class Conversation(Aggregate):
         twilio_sid: str,
         body: str,
         received_at: datetime,
+        kind: str,
         keyword: str,
-        keyword_word: str,
         in_reply_to: UUID | None,
+        awaits_answer: bool,
     ) -> None:
         """Each event names its account, agent, number and phone, so the projection and an
-        auditor read it on its own. `keyword`: a `Keyword` value; `keyword_word`: the
-        normalised word ("STOP"), "" for a reply."""
+        auditor read it on its own. `kind`: a `Keyword` value ("opt_out", "reply"…);
+        `keyword`: the normalised word ("STOP"), "" for a reply. `awaits_answer`: the
+        agent's responder is to answer it."""
         self.received_sids.add(twilio_sid)
         self.last_inbound_at = received_at
-        if keyword == Keyword.REPLY.value and self.awaiting_reply_since is None:
+        if awaits_answer and self.awaiting_reply_since is None:
             self.awaiting_reply_since = received_at

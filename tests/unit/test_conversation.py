@@ -40,8 +40,8 @@ def test_an_inbound_message_records_its_keyword_and_what_it_answers() -> None:
     message_id = uuid4()
     conversation.receive("SM" + "2" * 32, " stop! ", AT, read(" stop! ", False), message_id)
     received = conversation.collect_events()[-1]
-    assert received.keyword == "opt_out"  # type: ignore[attr-defined]
-    assert received.keyword_word == "STOP"  # type: ignore[attr-defined]
+    assert received.kind == "opt_out"  # type: ignore[attr-defined]
+    assert received.keyword == "STOP"  # type: ignore[attr-defined]
     assert received.in_reply_to == message_id  # type: ignore[attr-defined]
     assert received.body == " stop! "  # type: ignore[attr-defined]
 
