@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from application.constraints import Name, Phone, SystemPrompt, count
+from application.constraints import Name, Phone, SystemPrompt, count, documented
 from application.errors import Conflict, NotFound, ValidationFailed, problem
 from application.fields import text_problems
 from application.ports import ReadModels, TwilioSecrets
@@ -18,7 +18,8 @@ from domain.account import Account, ApiKey
 from domain.agent import Agent, SenderNumber, number_id
 from domain.phone import E164, PhoneValidator
 from domain.quiet_hours import DEFAULT_QUIET_HOURS, InvalidQuietHours, parse_clock_time
-from domain.text import NAME_CHARS, SECRET_CHARS, SYSTEM_PROMPT_CHARS
+from domain.replies import KINDS, RESPONDER_URL_CHARS, responder_problems
+from domain.text import NAME_CHARS, SECRET_CHARS, SYSTEM_PROMPT_CHARS, escaped
 
 MAX_MPS = 1000
 TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -28,6 +29,23 @@ T = TypeVar("T")
 class CreateAgent(msgspec.Struct):
     name: Name
     system_prompt: SystemPrompt = ""
+
+
+class SetResponder(msgspec.Struct):
+    """Who answers replies to the agent's numbers: `none` (store them only), `webhook`
+    (POST the thread to `url`) or `openai` (the endpoint in the settings)."""
+
+    kind: Annotated[
+        str, documented("who answers replies: none, webhook or openai", enum=list(KINDS))
+    ]
+    url: Annotated[
+        str | None,
+        documented(
+            "a webhook responder's http(s) URL; null for the others",
+            examples=["https://agents.example.com/herald"],
+            max_length=RESPONDER_URL_CHARS,
+        ),
+    ] = None
 
 
 class AddNumber(msgspec.Struct):
@@ -139,6 +157,18 @@ class Directory:
         agent = Agent(account_id=account_id, name=command.name, system_prompt=command.system_prompt)
         self._record(agent)
         return agent.id
+
+    def set_responder(self, account_id: UUID, agent_id: str, command: SetResponder) -> None:
+        errors = [
+            problem(p.field, escaped(value) if isinstance(value, str) else value, p.code, p.reason)
+            for p in responder_problems(command.kind, command.url)
+            for value in [command.kind if p.field == "kind" else command.url]
+        ]
+        if errors:
+            raise ValidationFailed("invalid responder", errors)
+        agent = self._owned(Agent, ids.parse_public_id(ids.AGENT, agent_id), account_id, "agent")
+        agent.set_responder(command.kind, command.url)
+        self._record(agent)
 
     def add_number(self, account_id: UUID, command: AddNumber) -> UUID:
         errors = []

@@ -92,3 +92,40 @@ class TwilioSecrets(Protocol):
     """Where an account's Twilio auth token is kept (never in the event log)."""
 
     def store(self, account_id: UUID, sid: str, token: str) -> None: ...
+
+
+class ThreadTurn(msgspec.Struct, frozen=True):
+    direction: str  # "inbound" (from the phone) or "outbound" (to it)
+    body: str
+    at: datetime
+
+
+class ReplyRequest(msgspec.Struct, frozen=True):
+    """What a responder is asked to answer; a webhook responder receives it as JSON."""
+
+    agent_id: str
+    conversation_id: str
+    phone: str  # who wrote
+    sender_number: str  # the agent's number they wrote to
+    system_prompt: str  # the agent's, as set
+    thread: list[ThreadTurn]  # oldest first: the newest turns that fit (domain/replies.py)
+    trimmed: bool  # older turns were left out
+    omitted: int  # how many
+
+
+class ResponderFailed(Exception):
+    """A responder gave no answer: `code` is timeout, connection_failed, http_error,
+    unusable_answer or not_configured; `reason` says what happened, for the thread."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class Responder(Protocol):
+    """Writes an agent's answer to a thread (interfaces/responders.py)."""
+
+    def answer(self, kind: str, url: str | None, request: ReplyRequest) -> str:
+        """The answer's text, as the responder gave it; raises ResponderFailed."""
+        ...

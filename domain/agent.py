@@ -1,4 +1,7 @@
-"""Agents and the sender numbers they own."""
+"""Agents and the sender numbers they own.
+
+An agent answers replies to its numbers through its responder (domain/replies.py):
+`none` until `ResponderSet` records another (`webhook` with its URL, or `openai`)."""
 
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -11,6 +14,14 @@ class Agent(Aggregate):
         self.account_id = account_id
         self.name = name
         self.system_prompt = system_prompt
+        self.responder_kind = "none"
+        self.responder_url: str | None = None
+
+    @event("ResponderSet")
+    def set_responder(self, kind: str, url: str | None) -> None:
+        """Who writes the agent's answers from now on (checked by replies.responder_problems)."""
+        self.responder_kind = kind
+        self.responder_url = url
 
 
 class SenderNumber(Aggregate):

@@ -16,6 +16,7 @@ from rich.markup import escape
 from application.errors import ApplicationError
 from domain import ids
 from interfaces.bootstrap import Herald, bootstrap
+from interfaces.cli_responders import responder
 from interfaces.logging_setup import configure_logging
 from interfaces.settings import from_env
 from interfaces.stopping import StopRequest
@@ -151,6 +152,9 @@ def agents_create(account: str, name: str, system_prompt: str) -> None:
         lambda: herald.directory.create_agent(_account(account), CreateAgent(name, system_prompt))
     )
     click.echo(ids.public_id(ids.AGENT, agent_id))
+
+
+agents.add_command(responder)
 
 
 @main.group()

@@ -18,6 +18,13 @@
 | HERALD_DISPATCH_LEASE | 5 | seconds a dead dispatcher's numbers stay leased to it |
 | HERALD_SMS_WAIT_SECONDS | 2 | how long POST /v1/sms waits for Twilio's SID |
 | HERALD_CLOCK_OFFSET | 0 | seconds added to Herald's and the simulator's clocks (any hour) |
+| HERALD_OPENAI_BASE_URL | https://api.openai.com/v1 | the `openai` responder's endpoint (1) |
+| HERALD_OPENAI_MODEL | gpt-4o-mini | the model the `openai` responder asks |
+| HERALD_OPENAI_API_KEY | (unset) | its API key (a local server that wants none gets `unused`) |
+| HERALD_RESPONDER_TIMEOUT | 20 | seconds a responder may take to connect and each read (2) |
+
+(1) Any OpenAI-compatible chat completions server: Ollama (http://127.0.0.1:11434/v1),
+vLLM, llama.cpp's server. (2) A webhook's whole answer must also come within it.
 
 Without Twilio credentials, Herald uses the simulator's: account SID AC000…0 and auth
 token `simulator-auth-token` (what `herald simulator` and `herald up` accept).
@@ -55,6 +62,10 @@ class Settings:
     dispatch_lease: float = 5.0
     sms_wait_seconds: float = 2.0
     clock_offset: float = 0.0
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: str = ""
+    responder_timeout: float = 20.0
 
     @property
     def policy(self) -> Policy:
@@ -96,4 +107,8 @@ def from_env() -> Settings:
         dispatch_lease=float(env.get("HERALD_DISPATCH_LEASE", defaults.dispatch_lease)),
         sms_wait_seconds=float(env.get("HERALD_SMS_WAIT_SECONDS", defaults.sms_wait_seconds)),
         clock_offset=float(env.get("HERALD_CLOCK_OFFSET", defaults.clock_offset)),
+        openai_base_url=env.get("HERALD_OPENAI_BASE_URL") or defaults.openai_base_url,
+        openai_model=env.get("HERALD_OPENAI_MODEL") or defaults.openai_model,
+        openai_api_key=env.get("HERALD_OPENAI_API_KEY", defaults.openai_api_key),
+        responder_timeout=float(env.get("HERALD_RESPONDER_TIMEOUT", defaults.responder_timeout)),
     )

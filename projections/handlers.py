@@ -126,8 +126,17 @@ def key_revoked(cur: Writes, e: Any) -> None:
 @handles("Agent.Created")
 def agent_created(cur: Writes, e: Any) -> None:
     cur.execute(
-        "INSERT INTO herald.agents VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        "INSERT INTO herald.agents (agent_id, account_id, name, system_prompt, created_at)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
         (e.originator_id, e.account_id, e.name, e.system_prompt, e.timestamp),
+    )
+
+
+@handles("Agent.ResponderSet")
+def responder_set(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.agents SET responder_kind = %s, responder_url = %s WHERE agent_id = %s",
+        (e.kind, e.url, e.originator_id),
     )
 
 

@@ -29,6 +29,7 @@ from projections.views import (
     QuietHoursView,
     RecipientPage,
     RecipientView,
+    ResponderView,
     ThreadEntry,
 )
 
@@ -328,6 +329,7 @@ class Queries:
                 r["system_prompt"],
                 r["phone_numbers"],
                 r["created_at"],
+                ResponderView(r["responder_kind"], r["responder_url"]),
             )
             for r in rows
         ]

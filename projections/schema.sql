@@ -39,8 +39,12 @@ CREATE TABLE IF NOT EXISTS herald.agents (
     account_id uuid NOT NULL,
     name text NOT NULL,
     system_prompt text NOT NULL,
-    created_at timestamptz NOT NULL
+    created_at timestamptz NOT NULL,
+    responder_kind text NOT NULL DEFAULT 'none',  -- who answers replies: none, webhook, openai
+    responder_url text  -- a webhook responder's URL
 );
+ALTER TABLE herald.agents ADD COLUMN IF NOT EXISTS responder_kind text NOT NULL DEFAULT 'none',
+    ADD COLUMN IF NOT EXISTS responder_url text;
 CREATE INDEX IF NOT EXISTS agents_by_account ON herald.agents (account_id, created_at);
 
 CREATE TABLE IF NOT EXISTS herald.sender_numbers (

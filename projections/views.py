@@ -112,12 +112,18 @@ class AccountView(msgspec.Struct):
     quiet_hours: QuietHoursView | None  # None: off
 
 
+class ResponderView(msgspec.Struct):
+    kind: str  # none (replies are stored only), webhook or openai
+    url: str | None  # a webhook's
+
+
 class AgentView(msgspec.Struct):
     agent_id: str
     name: str
     system_prompt: str
     phone_numbers: list[str]
     created_at: datetime
+    responder: ResponderView
 
 
 class NumberView(msgspec.Struct):

@@ -2,9 +2,10 @@
 
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 
-from application.directory import AddNumber, CreateAgent, Directory
+from application.directory import AddNumber, CreateAgent, Directory, SetResponder
+from application.errors import NotFound
 from domain import ids
 from interfaces.api.body import validate_body
 from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
@@ -34,6 +35,31 @@ class AgentController(Controller):
     @get("/", operation_id="listAgents", responses=errors(*AUTHENTICATED), sync_to_thread=True)
     def list(self, account_id: UUID, queries: Queries) -> list[AgentView]:
         return queries.agents(account_id)
+
+    @put(
+        "/{agent_id:str}/responder",
+        operation_id="setAgentResponder",
+        responses=errors(*WITH_BODY, 404),
+        before_request=validate_body(SetResponder),
+        sync_to_thread=True,
+        description="Who answers replies to the agent's numbers: `none` (they are stored"
+        " only; the default), `webhook` (the thread and the system prompt are POSTed to"
+        ' `url`, which answers {"text": ...} or text/plain) or `openai` (the OpenAI-compatible'
+        " endpoint in Herald's settings). Recorded as an event on the agent.",
+    )
+    def set_responder(
+        self,
+        agent_id: str,
+        data: SetResponder,
+        account_id: UUID,
+        directory: Directory,
+        queries: Queries,
+    ) -> AgentView:
+        directory.set_responder(account_id, agent_id, data)
+        found = [a for a in queries.agents(account_id) if a.agent_id == agent_id]
+        if not found:  # recorded, so shown unless the read models are being rebuilt
+            raise NotFound("agent not found")
+        return found[0]
 
 
 class NumberController(Controller):
