@@ -1,15 +1,15 @@
 """The event store: one eventsourcing Application whose log every projection follows."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.errors import NotFound
 
-__all__ = ["EventStore", "IntegrityError", "Latest"]
+__all__ = ["EventStore", "IntegrityError", "Latest", "Recorded"]
 
 A = TypeVar("A")
 
@@ -17,6 +17,11 @@ A = TypeVar("A")
 class Latest(NamedTuple):
     version: int
     account_id: UUID | None  # the account named by the aggregate's first event
+
+
+class Recorded(NamedTuple):
+    position: int  # its notification id: the order of the log
+    event: Any  # the domain event, decoded (and upcast) by the store's mapper
 
 
 class EventStore(Application):
@@ -64,3 +69,47 @@ class EventStore(Application):
                     aggregate.version, getattr(aggregate, "account_id", None)
                 )
         return versions
+
+    def events_of(
+        self, ids: Sequence[UUID], after: int = 0, limit: int | None = None
+    ) -> list[Recorded]:
+        """Every event of these aggregates after log position `after`, in log order (at most
+        `limit`). Here by reading the log through, as the in-memory store of unit tests
+        allows; on PostgreSQL by their ids, in one query on the primary key
+        (interfaces.event_store)."""
+        wanted, start = set(ids), after
+        found: list[Recorded] = []
+        while limit is None or len(found) < limit:
+            page = self.recorder.select_notifications(start, 1000, inclusive_of_start=False)
+            if not page:
+                break
+            found += [self.recorded(n.id, n) for n in page if n.originator_id in wanted]
+            start = page[-1].id
+        return found[:limit]
+
+    def recorded(self, position: int, stored: StoredEvent) -> Recorded:
+        return Recorded(position, self.mapper.to_domain_event(stored))
+
+    def last_position(self) -> int:
+        return self.recorder.max_notification_id() or 0  # type: ignore[attr-defined]
+
+    def stream(self, account_id: UUID | None = None, batch: int = 1000) -> Iterator[Recorded]:
+        """Every event in log order, or every event of the aggregates an account owns (the
+        account itself, and those whose first event names it as `account_id`). Page by
+        page here; through a server-side cursor on PostgreSQL (interfaces.event_store)."""
+        owned: set[UUID] = set()
+        start = 0
+        while page := self.recorder.select_notifications(start, batch, inclusive_of_start=False):
+            for notification in page:
+                recorded = self.recorded(notification.id, notification)
+                event = recorded.event
+                if account_id is not None:
+                    if event.originator_version == 1 and account_id in (
+                        event.originator_id,
+                        getattr(event, "account_id", None),
+                    ):
+                        owned.add(event.originator_id)
+                    if event.originator_id not in owned:
+                        continue
+                yield recorded
+            start = page[-1].id

@@ -19,6 +19,7 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from application.audit import Audit
 from application.callbacks import StatusCallbacks
 from application.campaigns import Campaigns
 from application.consents import Consents
@@ -41,6 +42,7 @@ from interfaces.settings import Settings
 from interfaces.twilio_credentials import SCHEMA as SECRETS_SCHEMA
 from interfaces.twilio_credentials import TwilioCredentials
 from interfaces.twilio_gateway import TwilioGateway
+from projections.audit import AuditQueries
 from projections.projector import SCHEMA_LOCK_KEY, Projector, create_schema
 from projections.queries import Queries
 from projections.work_queue import SCHEMA as DISPATCH_SCHEMA
@@ -165,6 +167,10 @@ class Herald:
     @cached_property
     def consents(self) -> Consents:
         return Consents(self.store, self.read_models, self.clock)
+
+    @cached_property
+    def audit(self) -> Audit:
+        return Audit(self.store, AuditQueries(self.pool), self.clock)
 
     @cached_property
     def status_callbacks(self) -> CallbackBatcher:

@@ -16,6 +16,7 @@ from rich.markup import escape
 from application.errors import ApplicationError
 from domain import ids
 from interfaces.bootstrap import Herald, bootstrap
+from interfaces.cli_audit import audit, export
 from interfaces.cli_responders import responder
 from interfaces.logging_setup import configure_logging
 from interfaces.settings import from_env
@@ -194,6 +195,10 @@ def projections_rebuild() -> None:
             f"{len(failures)} events could not be applied; see herald.projection_failures"
         )
     click.echo(f"rebuilt to position {position}")
+
+
+main.add_command(audit)
+main.add_command(export)
 
 
 @main.command()

@@ -10,6 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.api.account import AccountController
+from interfaces.api.audit import AuditController
 from interfaces.api.auth import ApiKeyAuthentication, account_of
 from interfaces.api.campaigns import PHONE_VALIDATOR, CampaignController
 from interfaces.api.directory import AgentController, NumberController
@@ -61,6 +62,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         "sms": herald.sms,
         "directory": herald.directory,
         "queries": herald.queries,
+        "audit": herald.audit,
         "status_callbacks": herald.status_callbacks,
         "signatures": TwilioSignatures(settings.public_url, herald.twilio_credentials),
         "sms_wait_seconds": settings.sms_wait_seconds,
@@ -74,6 +76,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             NumberController,
             AccountController,
             WebhookController,
+            AuditController,
         ],
         dependencies={
             **{name: _provide(service) for name, service in services.items()},
