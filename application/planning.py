@@ -4,6 +4,12 @@
 Single sends and retries come first, then campaign recipients, spaced a little over
 `segments / mps` apart (domain.dispatching). The attempts are recorded (events) before
 any call to Twilio: the dispatcher's runtime then submits each at its time.
+
+Opt-outs: every planned submission holds its account's guard (shared) until it is answered,
+and the consents are read only once the guard is held. An opt-out is recorded under the
+same guard taken exclusively (application/consents.py), so a phone's message is either
+planned and submitted before its opt-out commits, or planned after it and suppressed
+(`Message.Suppressed`), never sent.
 """
 
 import contextlib
@@ -12,14 +18,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from uuid import UUID
 
 import structlog
 
 from application.campaigns import Campaigns
-from application.dispatch_queue import CampaignToSend, DispatchQueue, Lane
+from application.dispatch_queue import CampaignToSend, DispatchQueue, Due, Lane
 from application.ports import Clock, ReadModels
 from application.store import EventStore, IntegrityError
+from domain.consent import OPTED_OUT
 from domain.dispatching import budget, lane_start, may_attempt, may_plan, spacing
 from domain.errors import InvalidTransition
 from domain.message import Message, campaign_message_id
@@ -83,6 +91,8 @@ class _Plan:
     policies: Policies
     planned: list[Planned] = field(default_factory=list)
     held: Counter[UUID] = field(default_factory=Counter)  # campaign holds taken
+    accounts: Counter[UUID] = field(default_factory=Counter)  # account holds taken
+    suppressed: list[Message] = field(default_factory=list)  # opted out since accepted
 
     def full(self, lane: str) -> bool:
         return self.cursor.get(lane, self.end) >= self.end
@@ -149,17 +159,36 @@ class Planning:
         self._plan_messages(plan, now)
         for campaign in self.work.running_campaigns(list(cursor)):
             self._plan_campaign(plan, campaign, now)
-        if not plan.planned:
+        if not plan.planned and not plan.suppressed:
             return []
         return self._record(plan)
 
     def _plan_messages(self, plan: _Plan, now: datetime) -> None:
-        """Single sends and retries due on the numbers."""
-        for message_id in self.work.due_messages(list(plan.cursor), now, limit=5000):
-            message = self.store.find(Message, message_id)
-            if message is None or plan.full(message.from_number):
+        """Single sends and retries due on the numbers; those whose phone opted out since
+        they were accepted are suppressed."""
+        due = [
+            message
+            for message_id in self.work.due_messages(list(plan.cursor), now, limit=5000)
+            if (message := self.store.find(Message, message_id)) is not None
+            and may_attempt(message)
+        ]
+        guarded = {a for a in {m.account_id for m in due} if self.work.hold_account(a)}
+        # Read once the accounts are guarded: no opt-out of theirs commits until let go.
+        opted_out = {
+            (account_id, phone)
+            for account_id in guarded
+            for phone in self.read_models.opted_out(
+                account_id, [m.to for m in due if m.account_id == account_id]
+            )
+        }
+        for message in due:
+            if message.account_id not in guarded:
+                continue  # an opt-out of the account is being recorded: next plan
+            if (message.account_id, message.to) in opted_out:
+                message.suppress(reason=OPTED_OUT, at=now)
+                plan.suppressed.append(message)
                 continue
-            if not may_attempt(message):
+            if plan.full(message.from_number):
                 continue
             if plan.policies.held(message.account_id, message.to, plan.cursor[message.from_number]):
                 continue
@@ -168,7 +197,11 @@ class Planning:
                     continue
                 plan.held[message.campaign_id] += 1
             message.attempt(at=now, dispatcher=self.name)
+            self.work.hold_account(message.account_id, check=False)  # one per submission
+            plan.accounts[message.account_id] += 1
             plan.take(message)
+        for account_id in guarded:
+            self.work.let_go_account(account_id)  # the hold taken to plan
 
     def _plan_campaign(self, plan: _Plan, campaign: CampaignToSend, now: datetime) -> None:
         """A running campaign's next recipients on the numbers; its quiet-hours hold news."""
@@ -179,10 +212,17 @@ class Planning:
         }
         if not budgets or not self.work.hold(campaign.campaign_id):
             return
+        if not self.work.hold_account(campaign.account_id):
+            self.work.let_go(campaign.campaign_id)  # an opt-out is being recorded: next plan
+            return
         render = compile_template(campaign.message_template)
         quiet: datetime | None = None  # with nothing planned: until when it waits
         sending = False
-        for due in self.work.due_recipients(campaign.campaign_id, budgets):
+        # Read once the account is guarded: no opt-out of it commits until let go.
+        for due in self.work.due_recipients(campaign.campaign_id, campaign.account_id, budgets):
+            if due.opted_out:
+                plan.suppressed.append(_suppressed(campaign, due, render, now))
+                continue
             if plan.full(due.from_number):
                 continue
             # Checked at the time it would go, so nothing goes inside the window.
@@ -211,7 +251,10 @@ class Planning:
             sending = True
             self.work.hold(campaign.campaign_id, check=False)  # one per submission
             plan.held[campaign.campaign_id] += 1
+            self.work.hold_account(campaign.account_id, check=False)
+            plan.accounts[campaign.account_id] += 1
         self.work.let_go(campaign.campaign_id)  # the hold taken to plan
+        self.work.let_go_account(campaign.account_id)
         if sending and campaign.held_until is not None:
             _quietly(self.campaigns.end_hold, campaign.campaign_id)
         elif quiet is not None and not sending and campaign.held_until != quiet:
@@ -219,7 +262,7 @@ class Planning:
 
     def _record(self, plan: _Plan) -> list[Planned]:
         try:
-            position = self.store.record(*(item.message for item in plan.planned))
+            position = self.store.record(*(item.message for item in plan.planned), *plan.suppressed)
         except IntegrityError:
             # Another dispatcher recorded some of these first (it held the number before
             # our lease): plan again next time from fresh read models.
@@ -227,6 +270,9 @@ class Planning:
             for campaign_id, count in plan.held.items():
                 for _ in range(count):
                     self.work.let_go(campaign_id)
+            for account_id, count in plan.accounts.items():
+                for _ in range(count):
+                    self.work.let_go_account(account_id)
             self.read_models.catch_up()
             return []
         self.read_models.catch_up(until=position)
@@ -236,6 +282,29 @@ class Planning:
             {lane: (at - planned_until).total_seconds() for lane, at in plan.cursor.items()},
         )
         return plan.planned
+
+
+def _suppressed(
+    campaign: CampaignToSend, due: Due, render: Callable[[Any], str], now: datetime
+) -> Message:
+    """A due recipient whose phone opted out: its message recorded as suppressed, never sent."""
+    body = render(due.variables)
+    segments = count_segments(body)
+    message = Message(
+        id=campaign_message_id(campaign.campaign_id, due.index, due.round),
+        account_id=campaign.account_id,
+        agent_id=campaign.agent_id,
+        to=due.phone,
+        from_number=due.from_number,
+        body=body,
+        segments=segments.count,
+        encoding=segments.encoding,
+        created_at=now,
+        campaign_id=campaign.campaign_id,
+        recipient_index=due.index,
+    )
+    message.suppress(reason=OPTED_OUT, at=now)
+    return message
 
 
 def _quietly(change: Callable[..., None], *args: object) -> None:

@@ -41,6 +41,11 @@ class ReadModels(Protocol):
         """Which of these phones have opted out of this account's messages."""
         ...
 
+    def refusals(self, account_id: UUID, phones: Iterable[str]) -> dict[str, str]:
+        """Why each of these phones may not be sent to (domain.consent.refusal), by phone:
+        opted out, or without an opt-in record while the account requires one."""
+        ...
+
     def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
         """Each account's quiet-hours policy (None: off); the default for an account the
         read models do not show yet."""
@@ -75,9 +80,12 @@ class SmsGateway(Protocol):
 
 
 class CampaignLocks(Protocol):
-    """Serialises cancel and pause against the dispatcher's submissions of a campaign."""
+    """Serialises cancel and pause against the dispatcher's submissions of a campaign, and
+    opt-outs against its submissions of an account."""
 
     def exclusive(self, campaign_id: UUID) -> AbstractContextManager[None]: ...
+
+    def exclusive_account(self, account_id: UUID) -> AbstractContextManager[None]: ...
 
 
 class NoCampaignLocks:
@@ -85,6 +93,10 @@ class NoCampaignLocks:
 
     @contextmanager
     def exclusive(self, campaign_id: UUID) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def exclusive_account(self, account_id: UUID) -> Iterator[None]:
         yield
 
 

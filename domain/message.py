@@ -100,6 +100,18 @@ class Message(Aggregate):
     def uncertain(self, reason: str, at: datetime) -> None:
         self.attempt_state = AttemptState.UNCERTAIN
 
+    def suppress(self, reason: str, at: datetime) -> None:
+        """Never to be submitted: its phone opted out after it was accepted (`reason`, a
+        domain.consent refusal). Only before an attempt: one in flight is answered first."""
+        if self.attempt_state not in (AttemptState.NEW, AttemptState.RETRY):
+            raise InvalidTransition(f"a message in state {self.attempt_state} cannot be suppressed")
+        self._suppressed(reason=reason, at=at)
+
+    @event("Suppressed")
+    def _suppressed(self, reason: str, at: datetime) -> None:
+        self.attempt_state = AttemptState.DONE
+        self.status = RecipientStatus.SUPPRESSED
+
     def status_reported(
         self,
         status: str,

@@ -166,7 +166,7 @@ class Herald:
 
     @cached_property
     def consents(self) -> Consents:
-        return Consents(self.store, self.read_models, self.clock)
+        return Consents(self.store, self.read_models, self.clock, locks=self.campaign_locks)
 
     @cached_property
     def audit(self) -> Audit:

@@ -26,6 +26,7 @@ from application.planning import Planned
 from application.ports import SmsGateway, SubmitOutcome
 from domain import ids
 from domain.dispatching import KeptBack, keep_back
+from domain.message import Message
 from domain.pacing import SlidingWindow
 
 log = structlog.get_logger()
@@ -151,12 +152,16 @@ class Submitter:
         return SubmitOutcome("not_submitted", error_message=reason.value)
 
     def _not_submitted(self, item: Scheduled, outcome: SubmitOutcome) -> None:
-        """Record that it was kept back (planned again later); release its campaign hold off
-        this thread."""
+        """Record that it was kept back (planned again later); release its holds off this
+        thread."""
         self.answered(item.planned, outcome)
-        campaign_id = item.planned.message.campaign_id
-        if campaign_id is not None:
-            threading.Thread(target=self.work.let_go, args=(campaign_id,)).start()
+        threading.Thread(target=self._let_go, args=(item.planned.message,)).start()
+
+    def _let_go(self, message: Message) -> None:
+        """Its campaign's hold and its account's (see application/planning.py)."""
+        if message.campaign_id is not None:
+            self.work.let_go(message.campaign_id)
+        self.work.let_go_account(message.account_id)
 
     async def _submit(self, item: Scheduled) -> None:
         message = item.planned.message
@@ -178,8 +183,7 @@ class Submitter:
             SlidingWindow.answered(item.window_entry, time.monotonic())
             self._changed.notify_all()
         self.answered(item.planned, outcome)
-        if message.campaign_id is not None:
-            # The guard's database call must not block the loop.
-            await asyncio.to_thread(self.work.let_go, message.campaign_id)
+        # The guard's database call must not block the loop.
+        await asyncio.to_thread(self._let_go, message)
         with self._in_flight_lock:
             self._in_flight -= 1

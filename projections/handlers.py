@@ -374,6 +374,12 @@ def message_uncertain(cur: Writes, e: Any) -> None:
     )
 
 
+@handles("Message.Suppressed")
+def message_suppressed(cur: Writes, e: Any) -> None:
+    # Its phone opted out before it was submitted: never sent, counted as suppressed.
+    _message_status(cur, e, "suppressed", attempt_state="done", error_message=e.reason)
+
+
 @handles("Message.StatusReported")
 def message_status_reported(cur: Writes, e: Any) -> None:
     columns: dict[str, Any] = {}
@@ -422,18 +428,38 @@ def _message_status(
 
 @handles("Consent.OptedOut")
 def opted_out(cur: Writes, e: Any) -> None:
-    _set_consent(cur, e, opted_out=True)
+    cur.execute(
+        "INSERT INTO herald.consents AS c (account_id, phone, opted_out, updated_at,"
+        " opted_out_at, last_keyword, opt_out_source, opt_out_evidence, opt_outs)"
+        " VALUES (%s, %s, true, %s, %s, %s, %s, %s, 1) ON CONFLICT (account_id, phone)"
+        " DO UPDATE SET opted_out = true, has_opt_in = false, updated_at = EXCLUDED.updated_at,"
+        " opted_out_at = EXCLUDED.opted_out_at, last_keyword = EXCLUDED.last_keyword,"
+        " opt_out_source = EXCLUDED.opt_out_source, opt_out_evidence = EXCLUDED.opt_out_evidence,"
+        " opt_outs = c.opt_outs + 1",
+        (e.account_id, e.phone, e.timestamp, e.at, e.keyword, e.source, e.evidence),
+    )
 
 
 @handles("Consent.OptedIn")
-@handles("Consent.OptedBackIn")
 def opted_in(cur: Writes, e: Any) -> None:
-    _set_consent(cur, e, opted_out=False)
+    _opted_in(cur, e, back=False)
 
 
-def _set_consent(cur: Writes, e: Any, opted_out: bool) -> None:
+@handles("Consent.OptedBackIn")
+def opted_back_in(cur: Writes, e: Any) -> None:
+    _opted_in(cur, e, back=True)
+
+
+def _opted_in(cur: Writes, e: Any, back: bool) -> None:
+    """`opted_back_in`: the opt-in held now came after an opt-out (an OptedIn recorded
+    before OptedBackIn existed counts when the row says it was opted out)."""
     cur.execute(
-        "INSERT INTO herald.consents VALUES (%s, %s, %s, %s) ON CONFLICT (account_id, phone)"
-        " DO UPDATE SET opted_out = EXCLUDED.opted_out, updated_at = EXCLUDED.updated_at",
-        (e.account_id, e.phone, opted_out, e.at),
+        "INSERT INTO herald.consents AS c (account_id, phone, opted_out, updated_at, has_opt_in,"
+        " opted_in_at, opt_in_source, opt_in_evidence, opted_back_in, opt_ins)"
+        " VALUES (%s, %s, false, %s, true, %s, %s, %s, %s, 1) ON CONFLICT (account_id, phone)"
+        " DO UPDATE SET opted_back_in = EXCLUDED.opted_back_in OR c.opted_out,"
+        " opted_out = false, has_opt_in = true, updated_at = EXCLUDED.updated_at,"
+        " opted_in_at = EXCLUDED.opted_in_at, opt_in_source = EXCLUDED.opt_in_source,"
+        " opt_in_evidence = EXCLUDED.opt_in_evidence, opt_ins = c.opt_ins + 1",
+        (e.account_id, e.phone, e.timestamp, e.at, e.source, e.evidence, back),
     )

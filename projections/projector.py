@@ -30,6 +30,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from application.store import EventStore
+from domain.consent import refusal
 from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from domain.status import RANK
 from domain.text import escaped
@@ -239,6 +240,30 @@ class Projector:
             return set()
         opted = {r[0] for r in rows}
         return {phone for phone in phones if phone in opted}
+
+    def refusals(self, account_id: UUID, phones: Iterable[str]) -> dict[str, str]:
+        """Why each of these phones may not be sent to, by phone (domain.consent.refusal):
+        opted out, or without an opt-in record while the account requires one."""
+        wanted = list(dict.fromkeys(phones))
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT require_opt_in FROM herald.accounts WHERE account_id = %s", (account_id,)
+            ).fetchone()
+            required = bool(row and row[0])
+            found = {
+                phone: (opted_out, has_opt_in)
+                for phone, opted_out, has_opt_in in conn.execute(
+                    "SELECT phone, opted_out, has_opt_in FROM herald.consents"
+                    " WHERE account_id = %s AND phone = ANY(%s)",
+                    (account_id, wanted),
+                )
+            }
+        refused = {}
+        for phone in wanted:
+            reason = refusal(*found.get(phone, (False, False)), required)
+            if reason is not None:
+                refused[phone] = reason
+        return refused
 
     def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
         wanted = list(account_ids)

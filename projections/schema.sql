@@ -206,3 +206,16 @@ CREATE TABLE IF NOT EXISTS herald.consents (
     updated_at timestamptz NOT NULL,
     PRIMARY KEY (account_id, phone)
 );
+-- What analysts and the dispatcher read of each consent's history (domain/consent.py).
+ALTER TABLE herald.consents ADD COLUMN IF NOT EXISTS has_opt_in boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS opted_in_at timestamptz,
+    ADD COLUMN IF NOT EXISTS opt_in_source text,
+    ADD COLUMN IF NOT EXISTS opt_in_evidence text,
+    ADD COLUMN IF NOT EXISTS opted_back_in boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS opted_out_at timestamptz,
+    ADD COLUMN IF NOT EXISTS last_keyword text,
+    ADD COLUMN IF NOT EXISTS opt_out_source text,
+    ADD COLUMN IF NOT EXISTS opt_out_evidence text,
+    ADD COLUMN IF NOT EXISTS opt_outs integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS opt_ins integer NOT NULL DEFAULT 0;
+ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS require_opt_in boolean NOT NULL DEFAULT false;

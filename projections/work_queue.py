@@ -5,7 +5,10 @@ coordination state that lets any number of dispatchers share the work.
 when, and `next_at`, the earliest time its next segment may go. It is coordination state,
 like a lock, not a read model: it is not derived from events and a rebuild leaves it be.
 Campaign guards are PostgreSQL advisory locks: the dispatcher holds a shared one while it
-has submissions of a campaign planned; cancel and pause take it exclusively.
+has submissions of a campaign planned; cancel and pause take it exclusively. Account guards
+work the same way for opt-outs: a shared one per account while submissions of the account
+are planned, taken exclusively while an opt-out is recorded (application/consents.py says
+why nothing then goes to the phone).
 """
 
 import threading
@@ -14,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import psycopg
 from psycopg.rows import dict_row
@@ -64,10 +67,17 @@ class DueRecipient:
     variables: dict[str, Any]
     from_number: str
     round: int
+    opted_out: bool  # the phone opted out of the account's messages: suppress, never send
 
 
 def campaign_lock_key(campaign_id: UUID) -> int:
     return int.from_bytes(campaign_id.bytes[:8], "big", signed=True)
+
+
+def account_lock_key(account_id: UUID) -> int:
+    """Not the account id's own bytes, which a campaign's key could share by chance."""
+    key = uuid5(NAMESPACE_URL, f"herald:sends:{account_id}")
+    return int.from_bytes(key.bytes[:8], "big", signed=True)
 
 
 class WorkQueue:
@@ -76,7 +86,7 @@ class WorkQueue:
         self.url = url
         self._guard_conn: psycopg.Connection[Any] | None = None
         self._guard_mutex = threading.Lock()
-        self._held: dict[UUID, int] = {}
+        self._held: dict[int, int] = {}  # holds taken, by advisory lock key
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return fetch_rows(self.pool, query, params)
@@ -167,11 +177,15 @@ class WorkQueue:
         )
         return bool(rows)
 
-    def due_recipients(self, campaign_id: UUID, budgets: dict[str, int]) -> list[DueRecipient]:
-        """The next recipients of a campaign for each number, at most `budgets[number]` each."""
+    def due_recipients(
+        self, campaign_id: UUID, account_id: UUID, budgets: dict[str, int]
+    ) -> list[DueRecipient]:
+        """The next recipients of a campaign for each number, at most `budgets[number]` each,
+        with whether each phone has opted out of the account's messages since."""
         rows = self._rows(
             """
-            SELECT r.idx, r.phone, r.variables, r.from_number, r.round
+            SELECT r.idx, r.phone, r.variables, r.from_number, r.round,
+                coalesce(c.opted_out, false) AS opted_out
             FROM unnest(%s::text[], %s::int[]) AS l(phone_number, budget)
             CROSS JOIN LATERAL (
                 SELECT * FROM herald.recipients r
@@ -179,13 +193,20 @@ class WorkQueue:
                   AND r.status = 'pending' AND r.message_id IS NULL
                 ORDER BY r.idx LIMIT l.budget
             ) r
+            LEFT JOIN herald.consents c ON c.account_id = %s AND c.phone = r.phone
             ORDER BY r.idx
             """,
-            (list(budgets), list(budgets.values()), campaign_id),
+            (list(budgets), list(budgets.values()), campaign_id, account_id),
         )
         return [
             DueRecipient(
-                campaign_id, r["idx"], r["phone"], r["variables"], r["from_number"], r["round"]
+                campaign_id,
+                r["idx"],
+                r["phone"],
+                r["variables"],
+                r["from_number"],
+                r["round"],
+                r["opted_out"],
             )
             for r in rows
         ]
@@ -264,23 +285,49 @@ class WorkQueue:
         Blocks while a cancel or pause of the campaign is being recorded. With
         `check=False` it only counts one more hold on a campaign already held.
         """
+        key = campaign_lock_key(campaign_id)
         if not check:
             with self._guard_mutex:
-                self._held[campaign_id] += 1
+                self._held[key] += 1
             return True
-        key = campaign_lock_key(campaign_id)
         with self._guard_mutex:
-            if campaign_id not in self._held:
+            if key not in self._held:
                 self._guard().execute("SELECT pg_advisory_lock_shared(%s)", (key,))
-                self._held[campaign_id] = 0
+                self._held[key] = 0
             elif self._exclusive_waiting(key):
                 # A cancel or pause waits for our holds to drain: plan nothing more of it.
                 return False
-            self._held[campaign_id] += 1
+            self._held[key] += 1
         if self.campaign_is_running(campaign_id):
             return True
         self.let_go(campaign_id)
         return False
+
+    def hold_account(self, account_id: UUID, check: bool = True) -> bool:
+        """Take (or add to) a shared hold on an account's sends; False while an opt-out of
+        the account waits to be recorded (plan nothing of it now: next plan, it is known).
+
+        Never blocks: waiting here, with the guard's mutex held, would keep this process's
+        holds of other keys from being let go, and two opt-outs meeting two dispatchers
+        could then wait for each other. With `check=False` it counts one more hold."""
+        key = account_lock_key(account_id)
+        with self._guard_mutex:
+            if not check:
+                self._held[key] += 1
+                return True
+            if key not in self._held:
+                row = (
+                    self._guard()
+                    .execute("SELECT pg_try_advisory_lock_shared(%s)", (key,))
+                    .fetchone()
+                )
+                if not (row and row[0]):  # an opt-out is being recorded, or waits to be
+                    return False
+                self._held[key] = 0
+            elif self._exclusive_waiting(key):
+                return False
+            self._held[key] += 1
+        return True
 
     def _exclusive_waiting(self, key: int) -> bool:
         row = (
@@ -295,16 +342,20 @@ class WorkQueue:
         return bool(row and row[0])
 
     def let_go(self, campaign_id: UUID) -> None:
+        self._let_go(campaign_lock_key(campaign_id))
+
+    def let_go_account(self, account_id: UUID) -> None:
+        self._let_go(account_lock_key(account_id))
+
+    def _let_go(self, key: int) -> None:
         with self._guard_mutex:
-            count = self._held.get(campaign_id, 0) - 1
+            count = self._held.get(key, 0) - 1
             if count > 0:
-                self._held[campaign_id] = count
+                self._held[key] = count
                 return
-            self._held.pop(campaign_id, None)
+            self._held.pop(key, None)
             if self._guard_conn is not None and not self._guard_conn.closed:
-                self._guard_conn.execute(
-                    "SELECT pg_advisory_unlock_shared(%s)", (campaign_lock_key(campaign_id),)
-                )
+                self._guard_conn.execute("SELECT pg_advisory_unlock_shared(%s)", (key,))
 
     @contextmanager
     def exclusive(self, campaign_id: UUID) -> Iterator[None]:
@@ -312,6 +363,14 @@ class WorkQueue:
         ones out, until the block (which records the cancel or pause) is done."""
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (campaign_lock_key(campaign_id),))
+            yield
+
+    @contextmanager
+    def exclusive_account(self, account_id: UUID) -> Iterator[None]:
+        """Wait for every dispatcher's planned submissions of the account, and keep new ones
+        out, until the block (which records an opt-out) is done."""
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (account_lock_key(account_id),))
             yield
 
     def close(self) -> None:

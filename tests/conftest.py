@@ -132,6 +132,9 @@ class FakeReadModels:
     def quiet_hours(self, account_ids: Iterable[UUID]) -> dict[UUID, QuietHours | None]:
         return {a: self.quiet.get(a) for a in account_ids}  # off unless a test sets it
 
+    def refusals(self, account_id: UUID, phones: Iterable[str]) -> dict[str, str]:
+        return {p: "recipient_opted_out" for p in phones if p in self.opted}
+
 
 class FakeSecrets:
     """Twilio auth tokens kept in memory."""
