@@ -16,6 +16,7 @@ from rich.markup import escape
 from application.errors import ApplicationError
 from domain import ids
 from interfaces.bootstrap import Herald, bootstrap
+from interfaces.cli_analysts import analysts
 from interfaces.cli_audit import audit, export
 from interfaces.cli_responders import responder
 from interfaces.logging_setup import configure_logging
@@ -199,6 +200,7 @@ def projections_rebuild() -> None:
 
 main.add_command(audit)
 main.add_command(export)
+main.add_command(analysts)
 
 
 @main.command()

@@ -12,6 +12,7 @@ import psycopg
 import structlog
 from psycopg import Connection
 
+from projections.analysts import grant_reads
 from projections.projector import (
     LOCK_KEY,
     SCHEMA_LOCK_KEY,
@@ -41,6 +42,7 @@ def rebuild_beside(live: Projector) -> int:
         try:
             _drop(conn, REBUILD_SCHEMA)  # what a failed rebuild may have left
             create_schema(conn, REBUILD_SCHEMA)
+            grant_reads(conn, REBUILD_SCHEMA)  # analysts read the new schema once swapped in
             builder.catch_up()  # the bulk of the log, while the live models serve
             _swap_in(conn, builder)
         except BaseException:

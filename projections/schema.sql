@@ -219,3 +219,63 @@ ALTER TABLE herald.consents ADD COLUMN IF NOT EXISTS has_opt_in boolean NOT NULL
     ADD COLUMN IF NOT EXISTS opt_outs integer NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS opt_ins integer NOT NULL DEFAULT 0;
 ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS require_opt_in boolean NOT NULL DEFAULT false;
+
+-- Views for analysts (documented in docs/read-models.md, with example queries). Dropped and
+-- made again whenever this file runs, so that a later version may change their columns;
+-- the analysts' group reads the new ones through default privileges (projections/analysts.py).
+-- Keep them after the tables they read. They are made in whichever schema this file is run
+-- for (a rebuild runs it for herald_rebuild), so they move with their tables when a rebuild
+-- renames that schema to herald: a view binds to tables, not to their names.
+
+-- Per account and day (UTC) of the messages' creation: what became of them. Suppressed
+-- messages (their phone opted out before they went) were never sent and are left out.
+DROP VIEW IF EXISTS herald.delivery_by_day;
+CREATE VIEW herald.delivery_by_day AS
+SELECT account_id,
+       (created_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS messages,
+       count(twilio_sid) AS sent,
+       count(*) FILTER (WHERE status = 'delivered') AS delivered,
+       count(*) FILTER (WHERE status = 'undelivered') AS undelivered,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       round(count(*) FILTER (WHERE status = 'delivered')::numeric / nullif(count(*) FILTER (
+           WHERE status IN ('delivered', 'undelivered', 'failed')), 0), 4) AS delivery_rate
+FROM herald.messages
+WHERE status <> 'suppressed'
+GROUP BY account_id, day;
+
+-- The same per sender number and day.
+DROP VIEW IF EXISTS herald.delivery_by_number;
+CREATE VIEW herald.delivery_by_number AS
+SELECT account_id,
+       from_number,
+       (created_at AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS messages,
+       count(twilio_sid) AS sent,
+       count(*) FILTER (WHERE status = 'delivered') AS delivered,
+       count(*) FILTER (WHERE status = 'undelivered') AS undelivered,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       round(count(*) FILTER (WHERE status = 'delivered')::numeric / nullif(count(*) FILTER (
+           WHERE status IN ('delivered', 'undelivered', 'failed')), 0), 4) AS delivery_rate
+FROM herald.messages
+WHERE status <> 'suppressed'
+GROUP BY account_id, from_number, day;
+
+-- Twilio's error codes per account and campaign (NULL: single sends). The partial index
+-- holds only messages with an error, so the view reads those and not every message.
+CREATE INDEX IF NOT EXISTS messages_with_errors ON herald.messages (account_id, campaign_id)
+    WHERE error_code IS NOT NULL;
+DROP VIEW IF EXISTS herald.error_codes;
+CREATE VIEW herald.error_codes AS
+SELECT account_id,
+       campaign_id,
+       error_code,
+       error_message,
+       count(*) AS messages,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       count(*) FILTER (WHERE status = 'undelivered') AS undelivered,
+       min(coalesce(failed_at, undelivered_at, updated_at)) AS first_at,
+       max(coalesce(failed_at, undelivered_at, updated_at)) AS last_at
+FROM herald.messages
+WHERE error_code IS NOT NULL
+GROUP BY account_id, campaign_id, error_code, error_message;
