@@ -32,7 +32,8 @@ from domain.dispatching import budget, lane_start, may_attempt, may_plan, spacin
 from domain.errors import InvalidTransition
 from domain.message import Message, campaign_message_id
 from domain.phone import time_zones
-from domain.quiet_hours import QuietHours, held_until
+from domain.quiet_hours import QuietHours
+from domain.replies import answer_held_until, exempt
 from domain.segments import count_segments
 from domain.template import compile_template
 
@@ -70,9 +71,12 @@ class Policies:
             self._known[account_id] = self.read_models.quiet_hours([account_id])[account_id]
         return self._known[account_id]
 
-    def held(self, account_id: UUID, phone: str, at: datetime) -> datetime | None:
-        """Until when the account's quiet hours hold a message to `phone` due `at`, if they do."""
-        return held_until(self.of(account_id), zones_of(phone), at)
+    def held(
+        self, account_id: UUID, phone: str, at: datetime, exempt_until: datetime | None = None
+    ) -> datetime | None:
+        """Until when the account's quiet hours hold a message to `phone` due `at`, if they do
+        (never an answer to a recent reply: `exempt_until`)."""
+        return answer_held_until(self.of(account_id), zones_of(phone), at, exempt_until)
 
 
 @lru_cache(maxsize=200_000)
@@ -101,7 +105,10 @@ class _Plan:
         lane = message.from_number
         at = self.cursor[lane]
         policy = self.policies.of(message.account_id)
-        quiet_from = policy.begins(zones_of(message.to), at) if policy else None
+        if policy is None or exempt(message.quiet_hours_exempt_until, at):
+            quiet_from = None
+        else:
+            quiet_from = policy.begins(zones_of(message.to), at)
         self.planned.append(Planned(message, lane, self.mps[lane], at, quiet_from))
         self.cursor[lane] += timedelta(
             seconds=spacing(message.segments, self.mps[lane], self.margin)
@@ -190,7 +197,9 @@ class Planning:
                 continue
             if plan.full(message.from_number):
                 continue
-            if plan.policies.held(message.account_id, message.to, plan.cursor[message.from_number]):
+            at = plan.cursor[message.from_number]
+            exempt_until = message.quiet_hours_exempt_until
+            if plan.policies.held(message.account_id, message.to, at, exempt_until):
                 continue
             if message.campaign_id is not None:
                 if not self.work.hold(message.campaign_id):

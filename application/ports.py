@@ -141,3 +141,23 @@ class Responder(Protocol):
     def answer(self, kind: str, url: str | None, request: ReplyRequest) -> str:
         """The answer's text, as the responder gave it; raises ResponderFailed."""
         ...
+
+
+class ReplyQueue(Protocol):
+    """What the reply worker reads from the read models (projections/reply_queue.py)."""
+
+    def awaiting_answer(self, limit: int) -> list[UUID]:
+        """Conversations with a reply awaiting an answer, none being written, whose agent
+        has a responder: the longest waiting first."""
+        ...
+
+    def answers_requested_before(self, before: datetime, limit: int) -> list[UUID]:
+        """Conversations whose answer was requested before `before` and never recorded."""
+        ...
+
+    def thread(
+        self, account_id: UUID, number: str, phone: str, limit: int
+    ) -> tuple[list[ThreadTurn], int]:
+        """The newest `limit` messages between `number` and `phone`, both ways, oldest
+        first, and how many the thread has in all."""
+        ...

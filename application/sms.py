@@ -1,5 +1,6 @@
 """Single SMS: validate and record a Message, which the dispatcher then submits."""
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -15,6 +16,7 @@ from application.store import EventStore
 from domain.message import Message
 from domain.phone import PhoneValidator, time_zones
 from domain.recipients import message_problem
+from domain.replies import answer_held_until, quiet_hours_exempt_until
 from domain.segments import count_segments
 from domain.text import MESSAGE_CHARS
 
@@ -42,6 +44,16 @@ class SingleSms:
         self.validator = PhoneValidator(policy.allowed_regions)
 
     def send(self, account_id: UUID, command: SendSms) -> UUID:
+        message = self.message(account_id, command)
+        self.read_models.catch_up(until=self.store.record(message))
+        return message.id
+
+    def message(
+        self, account_id: UUID, command: SendSms, answering: datetime | None = None
+    ) -> Message:
+        """The message `command` asks for, checked, not yet recorded. `answering`: when the
+        reply it answers was received (an agent's answer: not held by quiet hours within
+        the hour, domain/replies.py)."""
         errors: list[dict[str, Any]] = []
         agent_id = self.directory.agent_of(account_id, command.agent_id)
         if agent_id is None:
@@ -71,7 +83,8 @@ class SingleSms:
         now = self.clock.now()
         # In the account's quiet hours (where the phone is) it is held until they end.
         policy = self.read_models.quiet_hours([account_id])[account_id]
-        held_until = policy.held_until(time_zones(command.to), now) if policy else None
+        exempt_until = None if answering is None else quiet_hours_exempt_until(answering)
+        held_until = answer_held_until(policy, time_zones(command.to), now, exempt_until)
         segments = count_segments(command.message)
         message = Message(
             id=uuid4(),
@@ -84,6 +97,6 @@ class SingleSms:
             encoding=segments.encoding,
             created_at=now,
             not_before=held_until,
+            quiet_hours_exempt_until=exempt_until,
         )
-        self.read_models.catch_up(until=self.store.record(message))
-        return message.id
+        return message

@@ -18,6 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.errors import InvalidTransition
 from domain.keywords import Classification, Keyword
 from domain.text import MESSAGE_CHARS, escaped
 
@@ -54,6 +55,9 @@ class Conversation(Aggregate):
         self.received_sids: set[str] = set()
         self.last_inbound_at: datetime | None = None
         self.awaiting_reply_since: datetime | None = None
+        self.last_reply_at: datetime | None = None  # the newest reply for the agent to answer
+        self.answer_request: UUID | None = None  # an answer being written (AnswerRequested)
+        self.answering_up_to: datetime | None = None  # the newest reply it answers
 
     @staticmethod
     def create_id(account_id: UUID, agent_id: UUID, number: str, phone: str) -> UUID:
@@ -110,5 +114,100 @@ class Conversation(Aggregate):
         agent's responder is to answer it."""
         self.received_sids.add(twilio_sid)
         self.last_inbound_at = received_at
-        if awaits_answer and self.awaiting_reply_since is None:
-            self.awaiting_reply_since = received_at
+        if awaits_answer:
+            self.last_reply_at = received_at
+            if self.awaiting_reply_since is None:
+                self.awaiting_reply_since = received_at
+
+    # The agent's answer (application/replies.py): first requested, naming the newest reply
+    # it answers, so that two dispatchers never answer the same replies (the second
+    # request's version conflicts); then sent or failed, once. A reply received meanwhile
+    # leaves the conversation awaiting an answer of its own.
+
+    def request_answer(self, request_id: UUID, responder: str, by: str, at: datetime) -> None:
+        if self.awaiting_reply_since is None or self.last_reply_at is None:
+            raise InvalidTransition("no reply awaits an answer")
+        if self.answer_request is not None:
+            raise InvalidTransition("an answer is being written already")
+        self._answer_requested(
+            request_id=request_id, responder=responder, up_to=self.last_reply_at, by=by, at=at
+        )
+
+    @event("AnswerRequested")
+    def _answer_requested(
+        self, request_id: UUID, responder: str, up_to: datetime, by: str, at: datetime
+    ) -> None:
+        """`up_to`: when the newest reply it answers was received; `by`: the dispatcher."""
+        self.answer_request = request_id
+        self.answering_up_to = up_to
+
+    def answer_sent(
+        self, request_id: UUID, message_id: UUID, turns: int, omitted: int, at: datetime
+    ) -> None:
+        """The answer is the single `Message` `message_id`, recorded with this event."""
+        self._check_request(request_id)
+        self._answer_sent(
+            request_id=request_id,
+            message_id=message_id,
+            turns=turns,
+            omitted=omitted,
+            at=at,
+            awaiting_reply_since=self._awaiting_after_answer(),
+        )
+
+    @event("AnswerSent")
+    def _answer_sent(
+        self,
+        request_id: UUID,
+        message_id: UUID,
+        turns: int,
+        omitted: int,
+        at: datetime,
+        awaiting_reply_since: datetime | None,
+    ) -> None:
+        """`turns`: the thread's messages the responder was sent; `omitted`: older ones
+        left out. `awaiting_reply_since`: a reply that came meanwhile still awaits."""
+        self._answered(awaiting_reply_since)
+
+    def answer_failed(self, request_id: UUID, code: str, reason: str, at: datetime) -> None:
+        """No answer: the replies stay recorded, and are not asked about again (a later reply
+        asks anew, with the whole thread)."""
+        self._check_request(request_id)
+        self._answer_failed(
+            request_id=request_id,
+            code=code,
+            reason=reason,
+            at=at,
+            awaiting_reply_since=self._awaiting_after_answer(),
+        )
+
+    @event("AnswerFailed")
+    def _answer_failed(
+        self,
+        request_id: UUID,
+        code: str,
+        reason: str,
+        at: datetime,
+        awaiting_reply_since: datetime | None,
+    ) -> None:
+        """`code`: timeout, connection_failed, http_error, unusable_answer, empty_answer,
+        recipient_opted_out, not_sendable, not_configured or abandoned; `reason` in words."""
+        self._answered(awaiting_reply_since)
+
+    def _check_request(self, request_id: UUID) -> None:
+        if self.answer_request != request_id:
+            raise InvalidTransition("this answer is no longer awaited")
+
+    def _awaiting_after_answer(self) -> datetime | None:
+        """The newest reply's time, when it came after those answered; else None."""
+        newer = (
+            self.last_reply_at is not None
+            and self.answering_up_to is not None
+            and self.last_reply_at > self.answering_up_to
+        )
+        return self.last_reply_at if newer else None
+
+    def _answered(self, awaiting_reply_since: datetime | None) -> None:
+        self.answer_request = None
+        self.answering_up_to = None
+        self.awaiting_reply_since = awaiting_reply_since

@@ -50,9 +50,12 @@ class Message(Aggregate):
         recipient_index: int | None = None,
         not_before: datetime | None = None,
         attempted_by: str | None = None,
+        quiet_hours_exempt_until: datetime | None = None,
     ) -> None:
         """`attempted_by`: a campaign recipient's message comes into being when a dispatcher
-        first submits it, so its creation records that first attempt too."""
+        first submits it, so its creation records that first attempt too.
+        `quiet_hours_exempt_until`: an agent's answer to a reply goes at any hour until then
+        (domain/replies.py)."""
         self.account_id = account_id
         self.to = to
         self.from_number = from_number
@@ -66,6 +69,7 @@ class Message(Aggregate):
         self.twilio_sid: str | None = None
         self.attempted_at = created_at
         self.not_before = not_before
+        self.quiet_hours_exempt_until = quiet_hours_exempt_until
 
     def attempt(self, at: datetime, dispatcher: str) -> None:
         if self.attempt_state not in (AttemptState.NEW, AttemptState.RETRY):
