@@ -19,7 +19,7 @@ from domain.agent import Agent, SenderNumber, number_id
 from domain.phone import E164, PhoneValidator
 from domain.quiet_hours import DEFAULT_QUIET_HOURS, InvalidQuietHours, parse_clock_time
 from domain.replies import KINDS, RESPONDER_URL_CHARS, responder_problems
-from domain.text import NAME_CHARS, SECRET_CHARS, SYSTEM_PROMPT_CHARS, escaped
+from domain.text import MESSAGE_CHARS, NAME_CHARS, SECRET_CHARS, SYSTEM_PROMPT_CHARS, escaped
 
 MAX_MPS = 1000
 TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -106,6 +106,17 @@ class Directory:
                 raise ValidationFailed("invalid quiet hours", errors)
         account = self._owned(Account, account_id, account_id, "account", owner="id")
         account.set_quiet_hours(start, end)
+        self._record(account)
+
+    def set_help_text(self, account_id: UUID, text: str | None) -> None:
+        """What HELP and INFO are answered with (one SMS); None: the default, which names
+        the account and says how to opt out."""
+        if text is not None:
+            errors = text_problems("help_text", text, MESSAGE_CHARS, multiline=True)
+            if errors:
+                raise ValidationFailed("invalid help text", errors)
+        account = self._owned(Account, account_id, account_id, "account", owner="id")
+        account.set_help_text(text)
         self._record(account)
 
     def account_exists(self, account_id: UUID) -> bool:

@@ -25,6 +25,7 @@ from application.campaigns import Campaigns
 from application.consents import Consents
 from application.directory import Directory
 from application.dispatch import DispatchConfig, Dispatching
+from application.inbound import Inbound
 from application.ports import (
     CampaignLocks,
     Clock,
@@ -43,6 +44,7 @@ from interfaces.twilio_credentials import SCHEMA as SECRETS_SCHEMA
 from interfaces.twilio_credentials import TwilioCredentials
 from interfaces.twilio_gateway import TwilioGateway
 from projections.audit import AuditQueries
+from projections.conversations import ConversationQueries
 from projections.projector import SCHEMA_LOCK_KEY, Projector, create_schema
 from projections.queries import Queries
 from projections.work_queue import SCHEMA as DISPATCH_SCHEMA
@@ -163,6 +165,14 @@ class Herald:
         return SingleSms(
             self.store, self.read_models, self.directory, self.clock, self.settings.policy
         )
+
+    @cached_property
+    def conversations(self) -> ConversationQueries:
+        return ConversationQueries(self.pool)
+
+    @cached_property
+    def inbound(self) -> Inbound:
+        return Inbound(self.store, self.read_models, self.conversations, self.sms, self.clock)
 
     @cached_property
     def consents(self) -> Consents:

@@ -111,6 +111,20 @@ def accounts_quiet_hours(account: str, start: str | None, end: str | None, off: 
     click.echo("quiet hours off" if window is None else f"quiet hours {start}-{end}")
 
 
+@accounts.command("help-text")
+@click.argument("account")
+@click.argument("text", required=False)
+@click.option("--default", "default", is_flag=True, help="back to the default help text")
+def accounts_help_text(account: str, text: str | None, default: bool) -> None:
+    """Set what an SMS saying HELP or INFO is answered with; prints the text in use."""
+    if default == (text is not None):
+        raise click.UsageError("give TEXT, or --default")
+    herald = _herald()
+    account_id = _account(account)
+    _run(lambda: herald.directory.set_help_text(account_id, text))
+    click.echo(herald.conversations.help_text(account_id))
+
+
 @main.group()
 def keys() -> None:
     """API keys."""

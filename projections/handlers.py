@@ -463,3 +463,44 @@ def _opted_in(cur: Writes, e: Any, back: bool) -> None:
         " opt_in_evidence = EXCLUDED.opt_in_evidence, opt_ins = c.opt_ins + 1",
         (e.account_id, e.phone, e.timestamp, e.at, e.source, e.evidence, back),
     )
+
+
+@handles("Conversation.MessageReceived")
+def conversation_message_received(cur: Writes, e: Any) -> None:
+    # One statement: the message, and its conversation made or moved on.
+    cur.execute(
+        "WITH i AS (INSERT INTO herald.inbound_messages (conversation_id, twilio_sid,"
+        " account_id, agent_id, from_phone, to_number, body, kind, keyword, received_at,"
+        " in_reply_to) VALUES (%(id)s, %(sid)s, %(account)s, %(agent)s, %(phone)s, %(number)s,"
+        " %(body)s, %(kind)s, %(keyword)s, %(at)s, %(reply_to)s) ON CONFLICT DO NOTHING)"
+        " INSERT INTO herald.conversations AS c (conversation_id, account_id, agent_id, number,"
+        " phone, started_at, last_activity_at, last_inbound_at, inbound_count, last_kind,"
+        " awaiting_reply_since) VALUES (%(id)s, %(account)s, %(agent)s, %(number)s, %(phone)s,"
+        " %(at)s, %(at)s, %(at)s, 1, %(kind)s, %(awaiting)s) ON CONFLICT (conversation_id)"
+        " DO UPDATE SET last_activity_at = greatest(c.last_activity_at, EXCLUDED.last_activity_at),"
+        " last_inbound_at = greatest(c.last_inbound_at, EXCLUDED.last_inbound_at),"
+        " inbound_count = c.inbound_count + 1, last_kind = EXCLUDED.last_kind,"
+        " awaiting_reply_since = coalesce(c.awaiting_reply_since, EXCLUDED.awaiting_reply_since)",
+        {
+            "id": e.originator_id,
+            "sid": e.twilio_sid,
+            "account": e.account_id,
+            "agent": e.agent_id,
+            "phone": e.phone,
+            "number": e.number,
+            "body": e.body,
+            "kind": e.kind,
+            "keyword": e.keyword or None,
+            "at": e.received_at,
+            "reply_to": e.in_reply_to,
+            "awaiting": e.received_at if e.awaits_answer else None,
+        },
+    )
+
+
+@handles("Account.HelpTextSet")
+def help_text_set(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.accounts SET help_text = %s WHERE account_id = %s",
+        (e.text, e.originator_id),
+    )

@@ -16,6 +16,7 @@ from domain import ids
 from domain.message import campaign_message_id
 from domain.sending import RETRYABLE_ERRORS, RETRYABLE_STATUSES
 from domain.status import counts_from
+from projections.threads import thread_entries, thread_sql
 from projections.views import (
     AccountView,
     AgentView,
@@ -30,7 +31,6 @@ from projections.views import (
     RecipientPage,
     RecipientView,
     ResponderView,
-    ThreadEntry,
 )
 
 CAMPAIGN_COLUMNS = """
@@ -264,11 +264,13 @@ class Queries:
         if not rows:
             return None
         m = rows[0]
+        # Both directions (projections/threads.py): the newest 200 entries.
         thread = self._rows(
-            "SELECT body, created_at, twilio_sid, status FROM herald.messages"
-            " WHERE account_id = %s AND from_number = %s AND to_phone = %s"
-            " ORDER BY created_at, message_id LIMIT 200",
-            (account_id, m["from_number"], m["to_phone"]),
+            thread_sql(
+                "account_id = %s AND from_number = %s AND to_phone = %s",
+                "account_id = %s AND to_number = %s AND from_phone = %s",
+            ),
+            (account_id, m["from_number"], m["to_phone"]) * 2 + (200,),
         )
         return MessageView(
             message_id=ids.public_id(ids.MESSAGE, m["message_id"]),
@@ -296,10 +298,7 @@ class Queries:
                 else None
             ),
             attempts=m["attempts"],
-            conversation=[
-                ThreadEntry("outbound", t["body"], t["created_at"], t["twilio_sid"], t["status"])
-                for t in thread
-            ],
+            conversation=thread_entries(thread),
         )
 
     def account(self, account_id: UUID) -> AccountView | None:

@@ -279,3 +279,49 @@ SELECT account_id,
 FROM herald.messages
 WHERE error_code IS NOT NULL
 GROUP BY account_id, campaign_id, error_code, error_message;
+
+-- Conversations (domain/conversation.py): one row per (account, sender number, phone),
+-- made by the phone's first inbound message. The thread is herald.messages (outbound, from
+-- `number` to `phone`) with herald.inbound_messages, in time order: outbound messages are
+-- not copied here.
+CREATE TABLE IF NOT EXISTS herald.conversations (
+    conversation_id uuid PRIMARY KEY,
+    account_id uuid NOT NULL,
+    agent_id uuid NOT NULL,  -- the agent owning `number` when the phone first wrote
+    number text NOT NULL,  -- our sender number
+    phone text NOT NULL,  -- theirs
+    started_at timestamptz NOT NULL,  -- the first inbound message
+    last_activity_at timestamptz NOT NULL,  -- the latest inbound message or answer recorded
+    last_inbound_at timestamptz,
+    inbound_count integer NOT NULL DEFAULT 0,
+    last_kind text,  -- the latest inbound message's kind: opt_out, opt_in, help, reply
+    awaiting_reply_since timestamptz  -- the oldest reply not yet answered; NULL: none
+);
+CREATE INDEX IF NOT EXISTS conversations_by_activity
+    ON herald.conversations (account_id, last_activity_at DESC, conversation_id DESC);
+CREATE INDEX IF NOT EXISTS conversations_by_phone ON herald.conversations (account_id, phone);
+CREATE INDEX IF NOT EXISTS conversations_awaiting_reply ON herald.conversations
+    (awaiting_reply_since) WHERE awaiting_reply_since IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS herald.inbound_messages (
+    conversation_id uuid NOT NULL,
+    twilio_sid text NOT NULL,  -- the inbound MessageSid
+    account_id uuid NOT NULL,
+    agent_id uuid NOT NULL,
+    from_phone text NOT NULL,
+    to_number text NOT NULL,
+    body text NOT NULL,
+    kind text NOT NULL,  -- opt_out, opt_in, help, reply (domain/keywords.py)
+    keyword text,  -- the normalised keyword (STOP, YES…); NULL for a reply
+    received_at timestamptz NOT NULL,
+    in_reply_to uuid,  -- the last outbound message (herald.messages) before it, if any
+    PRIMARY KEY (conversation_id, twilio_sid)
+);
+CREATE INDEX IF NOT EXISTS inbound_by_thread
+    ON herald.inbound_messages (to_number, from_phone, received_at);
+CREATE INDEX IF NOT EXISTS inbound_by_conversation
+    ON herald.inbound_messages (conversation_id, received_at);
+CREATE INDEX IF NOT EXISTS inbound_by_sid ON herald.inbound_messages (twilio_sid);
+-- What HELP and INFO are answered with (Account.HelpTextSet); NULL: the default, naming the
+-- account and how to opt out (domain/account.py default_help_text).
+ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS help_text text;

@@ -69,11 +69,13 @@ class CampaignPage(msgspec.Struct):
 
 
 class ThreadEntry(msgspec.Struct):
-    direction: str
+    direction: str  # outbound (a message Herald sent) or inbound (one the phone sent)
     body: str
     at: datetime
     twilio_sid: str | None
-    status: str
+    status: str  # an outbound message's status; "received" for an inbound one
+    message_id: str | None = None  # an outbound message's id
+    kind: str | None = None  # an inbound message's: opt_out, opt_in, help, reply
 
 
 class MessageView(msgspec.Struct, kw_only=True):

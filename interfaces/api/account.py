@@ -1,15 +1,16 @@
-"""/v1/account: the calling account's settings (its quiet hours)."""
+"""/v1/account: the calling account's settings (its quiet hours, its answer to HELP)."""
 
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, patch
+from litestar import Controller, get, patch, put
 
-from application.constraints import ClockTime
+from application.constraints import ClockTime, MessageBody
 from application.directory import Directory
 from application.errors import NotFound
 from interfaces.api.body import validate_body
 from interfaces.api.responses import AUTHENTICATED, WITH_BODY, errors
+from projections.conversations import ConversationQueries
 from projections.queries import Queries
 from projections.views import AccountView
 
@@ -21,6 +22,14 @@ class QuietHoursWindow(msgspec.Struct, forbid_unknown_fields=True):
 
 class AccountSettings(msgspec.Struct, forbid_unknown_fields=True):
     quiet_hours: QuietHoursWindow | None  # null turns quiet hours off
+
+
+class HelpText(msgspec.Struct, forbid_unknown_fields=True):
+    help_text: MessageBody | None  # null: back to the default
+
+
+class HelpTextView(msgspec.Struct):
+    help_text: str  # what HELP and INFO are answered with
 
 
 class AccountController(Controller):
@@ -54,6 +63,42 @@ class AccountController(Controller):
             account_id, None if window is None else (window.start, window.end)
         )
         return _account(queries, account_id)
+
+    @get(
+        "/help_text",
+        operation_id="getHelpText",
+        responses=errors(*AUTHENTICATED, 404),
+        sync_to_thread=True,
+    )
+    def help_text(self, account_id: UUID, conversations: ConversationQueries) -> HelpTextView:
+        return _help_text(conversations, account_id)
+
+    @put(
+        "/help_text",
+        operation_id="setHelpText",
+        responses=errors(*WITH_BODY, 404),
+        before_request=validate_body(HelpText),
+        sync_to_thread=True,
+        description="What an SMS saying HELP or INFO is answered with (one SMS from the number"
+        " it was sent to; never to an opted-out phone). null restores the default, which names"
+        " the account and says to reply STOP to opt out. Recorded as an event on the account.",
+    )
+    def set_help_text(
+        self,
+        data: HelpText,
+        account_id: UUID,
+        directory: Directory,
+        conversations: ConversationQueries,
+    ) -> HelpTextView:
+        directory.set_help_text(account_id, data.help_text)
+        return _help_text(conversations, account_id)
+
+
+def _help_text(conversations: ConversationQueries, account_id: UUID) -> HelpTextView:
+    text = conversations.help_text(account_id)
+    if text is None:  # authenticated, so it exists unless the read models are being rebuilt
+        raise NotFound("account not found")
+    return HelpTextView(text)
 
 
 def _account(queries: Queries, account_id: UUID) -> AccountView:

@@ -13,8 +13,10 @@ from interfaces.api.account import AccountController
 from interfaces.api.audit import AuditController
 from interfaces.api.auth import ApiKeyAuthentication, account_of
 from interfaces.api.campaigns import PHONE_VALIDATOR, CampaignController
+from interfaces.api.conversations import ConversationController
 from interfaces.api.directory import AgentController, NumberController
 from interfaces.api.errors import EXCEPTION_HANDLERS
+from interfaces.api.inbound import InboundWebhookController
 from interfaces.api.limits import HeaderLimits
 from interfaces.api.options import AllowEveryMethod
 from interfaces.api.responses import errors
@@ -65,6 +67,8 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         "audit": herald.audit,
         "status_callbacks": herald.status_callbacks,
         "signatures": TwilioSignatures(settings.public_url, herald.twilio_credentials),
+        "inbound": herald.inbound,
+        "conversations": herald.conversations,
         "sms_wait_seconds": settings.sms_wait_seconds,
     }
     return Litestar(
@@ -76,6 +80,8 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             NumberController,
             AccountController,
             WebhookController,
+            InboundWebhookController,
+            ConversationController,
             AuditController,
         ],
         dependencies={
