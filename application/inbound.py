@@ -10,6 +10,7 @@ dispatcher sees an opt-out before its next plan.
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from enum import Enum
 from typing import Protocol
 from uuid import UUID
@@ -18,14 +19,14 @@ import msgspec
 import structlog
 
 from application.errors import ChangedConcurrently, ValidationFailed, problem
-from application.ports import Clock, ReadModels
+from application.ports import CampaignLocks, Clock, NoCampaignLocks, ReadModels
 from application.sms import SendSms, SingleSms
 from application.store import EventStore, IntegrityError
 from domain import ids
 from domain.account import Account
 from domain.consent import Consent, consent_id
 from domain.conversation import Conversation, conversation_id, stored_body, stored_phone
-from domain.keywords import Keyword, read
+from domain.keywords import Keyword, classify, read
 from domain.text import escaped
 
 log = structlog.get_logger()
@@ -74,12 +75,14 @@ class Inbound:
         threads: Threads,
         sms: SingleSms,
         clock: Clock,
+        locks: CampaignLocks | None = None,
     ) -> None:
         self.store = store
         self.read_models = read_models
         self.threads = threads
         self.sms = sms
         self.clock = clock
+        self.locks = locks or NoCampaignLocks()
 
     def receive(self, inbound: InboundSms, signed_by: Callable[[UUID], bool]) -> Received:
         owner = self.threads.number_owner(inbound.to)
@@ -95,7 +98,8 @@ class Inbound:
         _check(inbound)
         for _ in range(ATTEMPTS):
             try:
-                received = self._record(owner, inbound)
+                with self._guard(owner.account_id, inbound.body):
+                    received = self._record(owner, inbound)
             except IntegrityError:  # the same conversation or consent changed meanwhile
                 continue
             if received is None:
@@ -106,10 +110,20 @@ class Inbound:
             return Received.RECORDED
         raise ChangedConcurrently(f"conversation with {escaped(inbound.from_, 40)} kept changing")
 
+    def _guard(self, account_id: UUID, body: str) -> AbstractContextManager[None]:
+        """An opt-out is recorded under the account's guard taken exclusively, as
+        application/consents.py explains: it waits out the submissions already planned, and
+        none is planned until the read models show it. (Whether a body opts out does not
+        depend on the phone's consent; only YES does, and it opts in.)"""
+        if classify(body, opted_out=False) is Keyword.OPT_OUT:
+            return self.locks.exclusive_account(account_id)
+        return nullcontext()
+
     def _record(
         self, owner: NumberOwner, inbound: InboundSms
     ) -> tuple[Conversation, Keyword, bool] | None:
-        """Record the message (and its consent change); None when its SID already was."""
+        """Record the message (and its consent change); None when its SID already was. The
+        time recorded is read here, after the guard is held."""
         account_id, number, phone = owner.account_id, inbound.to, stored_phone(inbound.from_)
         conversation = self.store.find(
             Conversation, conversation_id(account_id, number, phone)

@@ -172,7 +172,14 @@ class Herald:
 
     @cached_property
     def inbound(self) -> Inbound:
-        return Inbound(self.store, self.read_models, self.conversations, self.sms, self.clock)
+        return Inbound(
+            self.store,
+            self.read_models,
+            self.conversations,
+            self.sms,
+            self.clock,
+            locks=self.campaign_locks,
+        )
 
     @cached_property
     def consents(self) -> Consents:
