@@ -220,6 +220,52 @@ ALTER TABLE herald.consents ADD COLUMN IF NOT EXISTS has_opt_in boolean NOT NULL
     ADD COLUMN IF NOT EXISTS opt_ins integer NOT NULL DEFAULT 0;
 ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS require_opt_in boolean NOT NULL DEFAULT false;
 
+-- Conversations (domain/conversation.py): one row per (account, sender number, phone),
+-- made by the phone's first inbound message. The thread is herald.messages (outbound, from
+-- `number` to `phone`) with herald.inbound_messages, in time order: outbound messages are
+-- not copied here.
+CREATE TABLE IF NOT EXISTS herald.conversations (
+    conversation_id uuid PRIMARY KEY,
+    account_id uuid NOT NULL,
+    agent_id uuid NOT NULL,  -- the agent owning `number` when the phone first wrote
+    number text NOT NULL,  -- our sender number
+    phone text NOT NULL,  -- theirs
+    started_at timestamptz NOT NULL,  -- the first inbound message
+    last_activity_at timestamptz NOT NULL,  -- the latest inbound message or answer recorded
+    last_inbound_at timestamptz,
+    inbound_count integer NOT NULL DEFAULT 0,
+    last_kind text,  -- the latest inbound message's kind: opt_out, opt_in, help, reply
+    awaiting_reply_since timestamptz  -- the oldest reply not yet answered; NULL: none
+);
+CREATE INDEX IF NOT EXISTS conversations_by_activity
+    ON herald.conversations (account_id, last_activity_at DESC, conversation_id DESC);
+CREATE INDEX IF NOT EXISTS conversations_by_phone ON herald.conversations (account_id, phone);
+CREATE INDEX IF NOT EXISTS conversations_awaiting_reply ON herald.conversations
+    (awaiting_reply_since) WHERE awaiting_reply_since IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS herald.inbound_messages (
+    conversation_id uuid NOT NULL,
+    twilio_sid text NOT NULL,  -- the inbound MessageSid
+    account_id uuid NOT NULL,
+    agent_id uuid NOT NULL,
+    from_phone text NOT NULL,
+    to_number text NOT NULL,
+    body text NOT NULL,
+    kind text NOT NULL,  -- opt_out, opt_in, help, reply (domain/keywords.py)
+    keyword text,  -- the normalised keyword (STOP, YES…); NULL for a reply
+    received_at timestamptz NOT NULL,
+    in_reply_to uuid,  -- the last outbound message (herald.messages) before it, if any
+    PRIMARY KEY (conversation_id, twilio_sid)
+);
+CREATE INDEX IF NOT EXISTS inbound_by_thread
+    ON herald.inbound_messages (to_number, from_phone, received_at);
+CREATE INDEX IF NOT EXISTS inbound_by_conversation
+    ON herald.inbound_messages (conversation_id, received_at);
+CREATE INDEX IF NOT EXISTS inbound_by_sid ON herald.inbound_messages (twilio_sid);
+-- What HELP and INFO are answered with (Account.HelpTextSet); NULL: the default, naming the
+-- account and how to opt out (domain/account.py default_help_text).
+ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS help_text text;
+
 -- Views for analysts (documented in docs/read-models.md, with example queries). Dropped and
 -- made again whenever this file runs, so that a later version may change their columns;
 -- the analysts' group reads the new ones through default privileges (projections/analysts.py).
@@ -280,48 +326,60 @@ FROM herald.messages
 WHERE error_code IS NOT NULL
 GROUP BY account_id, campaign_id, error_code, error_message;
 
--- Conversations (domain/conversation.py): one row per (account, sender number, phone),
--- made by the phone's first inbound message. The thread is herald.messages (outbound, from
--- `number` to `phone`) with herald.inbound_messages, in time order: outbound messages are
--- not copied here.
-CREATE TABLE IF NOT EXISTS herald.conversations (
-    conversation_id uuid PRIMARY KEY,
-    account_id uuid NOT NULL,
-    agent_id uuid NOT NULL,  -- the agent owning `number` when the phone first wrote
-    number text NOT NULL,  -- our sender number
-    phone text NOT NULL,  -- theirs
-    started_at timestamptz NOT NULL,  -- the first inbound message
-    last_activity_at timestamptz NOT NULL,  -- the latest inbound message or answer recorded
-    last_inbound_at timestamptz,
-    inbound_count integer NOT NULL DEFAULT 0,
-    last_kind text,  -- the latest inbound message's kind: opt_out, opt_in, help, reply
-    awaiting_reply_since timestamptz  -- the oldest reply not yet answered; NULL: none
-);
-CREATE INDEX IF NOT EXISTS conversations_by_activity
-    ON herald.conversations (account_id, last_activity_at DESC, conversation_id DESC);
-CREATE INDEX IF NOT EXISTS conversations_by_phone ON herald.conversations (account_id, phone);
-CREATE INDEX IF NOT EXISTS conversations_awaiting_reply ON herald.conversations
-    (awaiting_reply_since) WHERE awaiting_reply_since IS NOT NULL;
+-- Campaign outcomes per recipient sent: a recipient is sent when Twilio accepted one of the
+-- campaign's messages to them (a retried recipient counts once); "after the campaign's
+-- message" is after the first such message was submitted.
 
-CREATE TABLE IF NOT EXISTS herald.inbound_messages (
-    conversation_id uuid NOT NULL,
-    twilio_sid text NOT NULL,  -- the inbound MessageSid
-    account_id uuid NOT NULL,
-    agent_id uuid NOT NULL,
-    from_phone text NOT NULL,
-    to_number text NOT NULL,
-    body text NOT NULL,
-    kind text NOT NULL,  -- opt_out, opt_in, help, reply (domain/keywords.py)
-    keyword text,  -- the normalised keyword (STOP, YES…); NULL for a reply
-    received_at timestamptz NOT NULL,
-    in_reply_to uuid,  -- the last outbound message (herald.messages) before it, if any
-    PRIMARY KEY (conversation_id, twilio_sid)
-);
-CREATE INDEX IF NOT EXISTS inbound_by_thread
-    ON herald.inbound_messages (to_number, from_phone, received_at);
-CREATE INDEX IF NOT EXISTS inbound_by_conversation
-    ON herald.inbound_messages (conversation_id, received_at);
-CREATE INDEX IF NOT EXISTS inbound_by_sid ON herald.inbound_messages (twilio_sid);
--- What HELP and INFO are answered with (Account.HelpTextSet); NULL: the default, naming the
--- account and how to opt out (domain/account.py default_help_text).
-ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS help_text text;
+-- Replies: an inbound message answers the outbound message it names (`in_reply_to`, the
+-- last one sent from that number to that phone), so a reply counts for the campaign whose
+-- message it answered, and only if that message was sent.
+CREATE INDEX IF NOT EXISTS inbound_by_reply_to ON herald.inbound_messages (in_reply_to)
+    WHERE in_reply_to IS NOT NULL;
+DROP VIEW IF EXISTS herald.replies_by_campaign;
+CREATE VIEW herald.replies_by_campaign AS
+WITH sent AS (
+    SELECT account_id, campaign_id, count(DISTINCT to_phone) AS recipients_sent
+    FROM herald.messages
+    WHERE campaign_id IS NOT NULL AND twilio_sid IS NOT NULL
+    GROUP BY account_id, campaign_id
+), replied AS (
+    SELECT m.campaign_id,
+           count(DISTINCT m.to_phone) AS replied,
+           count(DISTINCT m.to_phone) FILTER (WHERE i.kind = 'reply') AS replied_text,
+           count(DISTINCT m.to_phone) FILTER (WHERE i.kind = 'opt_out') AS replied_stop,
+           count(*) AS inbound_messages
+    FROM herald.inbound_messages i
+    JOIN herald.messages m ON m.message_id = i.in_reply_to
+    WHERE m.campaign_id IS NOT NULL AND m.twilio_sid IS NOT NULL
+    GROUP BY m.campaign_id
+)
+SELECT s.account_id,
+       s.campaign_id,
+       s.recipients_sent,
+       coalesce(r.replied, 0) AS replied,
+       coalesce(r.replied_text, 0) AS replied_text,
+       coalesce(r.replied_stop, 0) AS replied_stop,
+       coalesce(r.inbound_messages, 0) AS inbound_messages,
+       round(coalesce(r.replied, 0)::numeric / s.recipients_sent, 4) AS reply_rate
+FROM sent s
+LEFT JOIN replied r ON r.campaign_id = s.campaign_id;
+
+-- Opt-outs: recipients whose latest opt-out (herald.consents.opted_out_at: a STOP, Twilio's
+-- 21610, the API) was recorded after the campaign's message to them.
+DROP VIEW IF EXISTS herald.opt_outs_by_campaign;
+CREATE VIEW herald.opt_outs_by_campaign AS
+WITH sent AS (
+    SELECT account_id, campaign_id, to_phone, min(created_at) AS sent_at
+    FROM herald.messages
+    WHERE campaign_id IS NOT NULL AND twilio_sid IS NOT NULL
+    GROUP BY account_id, campaign_id, to_phone
+)
+SELECT s.account_id,
+       s.campaign_id,
+       count(*) AS recipients_sent,
+       count(c.phone) AS opted_out,
+       round(count(c.phone)::numeric / count(*), 4) AS opt_out_rate
+FROM sent s
+LEFT JOIN herald.consents c
+    ON c.account_id = s.account_id AND c.phone = s.to_phone AND c.opted_out_at > s.sent_at
+GROUP BY s.account_id, s.campaign_id;

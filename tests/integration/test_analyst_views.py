@@ -1,5 +1,6 @@
 """The analysts' views (projections/schema.sql) on real events with known outcomes: delivery
-per day and per sender number, error codes; and the same answers after a rebuild."""
+per day and per sender number, error codes, reply and opt-out rates per campaign (replies
+through the inbound use case); and the same answers after a rebuild."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -8,9 +9,11 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from application.inbound import InboundSms
 from domain.message import Message
 from interfaces.bootstrap import Herald
-from tests.integration.conftest import Tenant
+from tests.conftest import FixedClock
+from tests.integration.conftest import Tenant, sharing
 
 DAY_1 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 DAY_2 = DAY_1 + timedelta(days=1)
@@ -35,6 +38,7 @@ class Workload:
         from_number: str = N1,
         campaign_id: UUID | None = None,
         error: tuple[int, str] | None = None,
+        to: str | None = None,
     ) -> Message:
         """`outcome`: rejected (refused by Twilio), queued (no callback yet), or the status
         of a callback: sent, delivered, undelivered, failed."""
@@ -43,7 +47,7 @@ class Workload:
             id=uuid4(),
             account_id=self.tenant.account_id,
             agent_id=self.agent_id,
-            to=f"+4471119{self.sent:05d}",
+            to=to or f"+4471119{self.sent:05d}",
             from_number=from_number,
             body="Hi",
             segments=1,
@@ -219,3 +223,66 @@ def test_each_view_names_only_tables_of_its_own_schema(herald: Herald) -> None:
         ).fetchall()
     assert {view for view, _ in found} >= set(VIEWS)
     assert {schema for _, schema in found} == {"herald"}
+
+
+def at(when: datetime, herald: Herald) -> Herald:
+    """Herald's use cases with the clock at `when`."""
+    return sharing(herald, clock=FixedClock(when))
+
+
+def texts(herald: Herald, tenant: Tenant, phone: str, body: str, when: datetime) -> None:
+    """`phone` texts the tenant's number at `when`, through the inbound use case."""
+    inbound = InboundSms(to=tenant.from_number, from_=phone, body=body, sid=f"SM{uuid4().hex}")
+    at(when, herald).inbound.receive(inbound, signed_by=lambda account_id: True)
+
+
+def test_reply_and_opt_out_rates_per_campaign(herald: Herald, tenant: Tenant) -> None:
+    """Campaign A (day 1) to P1..P8, P7 refused by Twilio; campaign B (day 2) to P1 and P4.
+    P1 replies twice, P8 once, P2 texts " Stop. ", P3 HELP, P7 (never sent) writes too;
+    P5 is opted out through the API after A; P6 had opted out and back in before A; on day
+    2, P4 texts STOP in answer to B."""
+    work = Workload(herald, tenant)
+    phone = {n: f"+4471118{tenant.account_id.int % 1000:03d}{n:02d}" for n in range(1, 9)}
+    number = tenant.from_number
+    a, b = uuid4(), uuid4()
+    consents = at(DAY_1 - timedelta(days=2), herald).consents
+    consents.opt_out(tenant.account_id, phone[6], "STOP", "sms", "SMearlier")
+    at(DAY_1 - timedelta(days=1), herald).consents.opt_in(tenant.account_id, phone[6], "sms", "x")
+    for n in range(1, 9):
+        outcome = "rejected" if n == 7 else "delivered"
+        work.message(outcome, DAY_1, number, campaign_id=a, to=phone[n])
+    work.project()
+    texts(herald, tenant, phone[1], "Yes please", DAY_1 + timedelta(hours=1))
+    texts(herald, tenant, phone[1], "What time?", DAY_1 + timedelta(hours=2))
+    texts(herald, tenant, phone[8], "ok", DAY_1 + timedelta(hours=1))
+    texts(herald, tenant, phone[2], " Stop. ", DAY_1 + timedelta(hours=1))
+    texts(herald, tenant, phone[3], "help", DAY_1 + timedelta(hours=1))
+    texts(herald, tenant, phone[7], "who is this?", DAY_1 + timedelta(hours=1))
+    consents = at(DAY_1 + timedelta(hours=3), herald).consents
+    consents.opt_out(tenant.account_id, phone[5], "API", "api", "support ticket 7")
+    for n in (1, 4):
+        work.message("delivered", DAY_2, number, campaign_id=b, to=phone[n])
+    work.project()
+    texts(herald, tenant, phone[4], "STOP", DAY_2 + timedelta(hours=1))
+
+    def answers() -> list[tuple[Any, ...]]:
+        return rows(
+            herald,
+            "SELECT r.campaign_id, r.recipients_sent, r.replied, r.replied_text,"
+            " r.replied_stop, r.inbound_messages, r.reply_rate, o.recipients_sent, o.opted_out,"
+            " o.opt_out_rate FROM herald.replies_by_campaign r"
+            " JOIN herald.opt_outs_by_campaign o USING (campaign_id)"
+            " WHERE r.account_id = %s ORDER BY r.recipients_sent DESC",
+            tenant.account_id,
+        )
+
+    expected = [
+        # A: 7 sent; P1, P8 (text), P2 (STOP), P3 (HELP) replied: 4 of 7, 5 messages. Opted
+        # out after A's message: P2, P5 (API), P4 (on day 2): 3 of 7; P6 before it.
+        (a, 7, 4, 2, 1, 5, Decimal("0.5714"), 7, 3, Decimal("0.4286")),
+        # B: 2 sent; P4's STOP answers it (P1's replies of day 1 answered A).
+        (b, 2, 1, 0, 1, 1, Decimal("0.5000"), 2, 1, Decimal("0.5000")),
+    ]
+    assert answers() == expected
+    herald.projector.rebuild()
+    assert answers() == expected
