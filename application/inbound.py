@@ -25,9 +25,15 @@ from application.store import EventStore, IntegrityError
 from domain import ids
 from domain.account import Account
 from domain.consent import Consent, consent_id
-from domain.conversation import Conversation, conversation_id, stored_body, stored_phone
+from domain.conversation import (
+    PHONE_CHARS,
+    Conversation,
+    conversation_id,
+    stored_body,
+    stored_phone,
+)
 from domain.keywords import Keyword, classify, read
-from domain.text import escaped
+from domain.text import escaped, text_problem
 
 log = structlog.get_logger()
 
@@ -85,7 +91,9 @@ class Inbound:
         self.locks = locks or NoCampaignLocks()
 
     def receive(self, inbound: InboundSms, signed_by: Callable[[UUID], bool]) -> Received:
-        owner = self.threads.number_owner(inbound.to)
+        # A `To` no number could be (a NUL, a control character) is owned by nobody.
+        storable = text_problem(inbound.to, PHONE_CHARS) is None
+        owner = self.threads.number_owner(inbound.to) if storable else None
         if owner is None:
             log.warning(
                 "inbound_to_unknown_number",

@@ -6,8 +6,10 @@ from uuid import UUID
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from application.errors import NotFound
+from application.errors import NotFound, ValidationFailed
+from application.fields import text_problems
 from domain import ids
+from domain.conversation import PHONE_CHARS
 from domain.text import escaped
 from interfaces.api.responses import AUTHENTICATED, errors
 from projections.conversations import ConversationDetailView, ConversationPage, ConversationQueries
@@ -36,6 +38,14 @@ class ConversationController(Controller):
         cursor: str | None = None,
         limit: Limit = 100,
     ) -> ConversationPage:
+        errors = [
+            found
+            for field, value in (("phone", phone), ("number", number))
+            if value is not None
+            for found in text_problems(field, value, PHONE_CHARS)
+        ]
+        if errors:
+            raise ValidationFailed("invalid filter", errors)
         return conversations.conversations(account_id, phone, number, cursor, limit)
 
     @get(

@@ -156,6 +156,11 @@ def test_another_accounts_conversation_is_not_found(world: SendingWorld, sender:
     assert http.get(f"/v1/conversations/{conversation}").status_code == 404
     assert http.get("/v1/conversations").json()["conversations"] == []
     assert http.get("/v1/conversations/conv_nope").status_code == 404
+    assert http.get("/v1/conversations/conv_%00" + "0" * 31).status_code == 404
+    refused = http.get("/v1/conversations", params={"phone": "+44\x00", "number": "x" * 41})
+    assert refused.status_code == 422
+    assert [d["field"] for d in refused.json()["error"]["details"]] == ["phone", "number"]
+    assert http.get("/v1/conversations", params={"cursor": "\x00garbage"}).status_code == 200
     assert world.http(sender).get(f"/v1/conversations/{conversation}").status_code == 200
 
 
@@ -192,6 +197,8 @@ def test_inbound_to_a_number_nobody_owns_is_answered_200_and_recorded_nowhere(
     before = rows(world, "SELECT count(*) FROM herald.inbound_messages")[0][0]
     answer = text_in(world, sender, "STOP", to="+447700900999")
     assert answer["status"] == 200 and "<Response/>" in answer["body"]
+    junk_to = {**inbound_params(sender, "STOP", "SM" + "9" * 32), "To": "+44\x00744"}
+    assert post_signed(world, junk_to).status_code == 200
     assert rows(world, "SELECT count(*) FROM herald.inbound_messages")[0][0] == before
     assert rows(
         world, "SELECT count(*) FROM herald.conversations WHERE number = %s", "+447700900999"
