@@ -82,7 +82,7 @@ def request_hash(command: CreateCampaign) -> str:
 
 class CampaignChecks:
     """The checks of a create request that need the account: its agent, its numbers, its
-    opted-out phones."""
+    opted-out phones (and those without an opt-in record, when it requires one)."""
 
     def __init__(
         self, read_models: ReadModels, directory: Directory, clock: Clock, policy: Policy
@@ -193,7 +193,7 @@ class CampaignChecks:
             command.message_template,
             [(r.phone, r.variables) for r in command.recipients],
             self.validator,
-            self.read_models.opted_out(account_id, (r.phone for r in command.recipients)),
+            self.read_models.refusals(account_id, (r.phone for r in command.recipients)),
         )
 
 
@@ -220,6 +220,12 @@ def plan_warnings(plan: RecipientPlan) -> list[str]:
             f"{plan.long_messages} messages are over {RECOMMENDED_MESSAGE_CHARS} characters"
             f" (up to {plan.longest_message}); UK carriers often reject long messages"
         )
-    if plan.suppressed:
-        warnings.append(f"{plan.suppressed} recipients have opted out and will not be sent to")
+    opted_out = plan.suppressed - len(plan.without_opt_in)
+    if opted_out:
+        warnings.append(f"{opted_out} recipients have opted out and will not be sent to")
+    if plan.without_opt_in:
+        warnings.append(
+            f"{len(plan.without_opt_in)} recipients have no opt-in record, which the account"
+            " requires, and will not be sent to"
+        )
     return warnings

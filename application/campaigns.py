@@ -295,4 +295,6 @@ class Campaigns:
             idempotency_key=idempotency_key,
             request_hash=fingerprint,
         )
+        if plan.without_opt_in:
+            campaign.suppressed_without_opt_in(plan.without_opt_in)
         return campaign, batches

@@ -63,8 +63,10 @@ class CampaignPreview(msgspec.Struct, kw_only=True):
     invalid_count: int
     invalid: list[InvalidRecipient]
     duplicates_removed: int
-    suppressed_count: int  # opted out: recorded as suppressed, never sent
+    suppressed_count: int  # opted out or without a required opt-in: suppressed, never sent
     opted_out: list[str]
+    no_opt_in_count: int  # of those, without the opt-in record the account requires
+    no_opt_in: list[str]
     segments_total: int  # of the messages that would be sent
     encodings: dict[str, int]  # messages that would be sent, per encoding
     ucs2_characters: list[str]  # every character that forced a message into UCS-2
@@ -104,6 +106,7 @@ def preview_report(
     segments_by_zones: Counter[Zones] = Counter()
     zones_of = _ZonesByPrefix()
     shown: list[PreviewMessage] = []
+    without_opt_in = set(plan.without_opt_in)
     for index, recipient in _planned_with_index(requested, plan):
         text = render(recipient.variables)
         segments = count_segments(text)
@@ -126,7 +129,11 @@ def preview_report(
         ],
         duplicates_removed=plan.duplicates_removed,
         suppressed_count=plan.suppressed,
-        opted_out=[r.phone for r in plan.recipients if r.suppressed],
+        opted_out=[
+            r.phone for r in plan.recipients if r.suppressed and r.phone not in without_opt_in
+        ],
+        no_opt_in_count=len(plan.without_opt_in),
+        no_opt_in=plan.without_opt_in,
         segments_total=plan.segments_total,
         encodings=dict(encodings),
         ucs2_characters=list(forcing),

@@ -13,6 +13,7 @@ from application.fields import text_problems
 from application.policy import Policy
 from application.ports import Clock, ReadModels
 from application.store import EventStore
+from domain.consent import OPTED_OUT, REFUSED
 from domain.message import Message
 from domain.phone import PhoneValidator, time_zones
 from domain.recipients import message_problem
@@ -66,10 +67,12 @@ class SingleSms:
         phone_problem = self.validator.problem(command.to)
         if phone_problem is not None:
             errors.append(problem("to", command.to, phone_problem.code, phone_problem.reason))
-        elif self.read_models.opted_out(account_id, [command.to]):
-            errors.append(
-                problem("to", command.to, "recipient_opted_out", "has opted out of your messages")
-            )
+        else:
+            refused = self.read_models.refusals(account_id, [command.to]).get(command.to)
+            # An agent's answer to someone who wrote in needs no opt-in record; nothing
+            # goes to an opted-out phone.
+            if refused == OPTED_OUT or (refused is not None and answering is None):
+                errors.append(problem("to", command.to, refused, REFUSED[refused]))
         too_long = message_problem(command.message)
         if too_long is not None:
             errors.append(

@@ -19,6 +19,7 @@ class Account(Aggregate):
         self.name = name
         self.twilio_account_sid: str | None = None
         self.quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+        self.opt_in_required = False
         self.help_text: str | None = None  # None: default_help_text(name)
 
     @event("QuietHoursSet")
@@ -34,6 +35,12 @@ class Account(Aggregate):
 
     def answer_to_help(self) -> str:
         return self.help_text or default_help_text(self.name)
+
+    @event("OptInRequirementSet")
+    def require_opt_in(self, required: bool) -> None:
+        """The policy "require an opt-in record" (off until recorded): when on, nothing is
+        sent to a phone without one (domain.consent.refusal)."""
+        self.opt_in_required = required
 
     @event("TwilioAccountSet")
     def use_twilio_account(self, account_sid: str) -> None:

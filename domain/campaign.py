@@ -107,6 +107,11 @@ class Campaign(Aggregate):
     def _cancelled(self, at: datetime) -> None:
         self.status = CampaignStatus.CANCELLED
 
+    @event("SuppressedWithoutOptIn")
+    def suppressed_without_opt_in(self, phones: list[str]) -> None:
+        """Recorded with Created when the account required an opt-in record: the recipients
+        suppressed for lacking one (their batches record them as suppressed)."""
+
     def launch(self, at: datetime) -> None:
         if self.status != CampaignStatus.DRAFT:
             raise InvalidTransition(f"a {self.status} campaign cannot be launched")

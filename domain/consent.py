@@ -14,13 +14,40 @@ Which sends a consent allows is decided here once (`refusal`), for single sends,
 creation and the dispatcher alike.
 """
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 OPTED_OUT = "recipient_opted_out"
 WITHOUT_OPT_IN = "recipient_without_opt_in"
+REFUSED = {  # each refusal, said to the sender
+    OPTED_OUT: "has opted out of your messages",
+    WITHOUT_OPT_IN: "has no opt-in record, which your account requires",
+}
+
+
+# An imported opt-in's time: RFC 3339 with its offset, ASCII digits only.
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def opt_in_time(text: str, now: datetime) -> datetime | str:
+    """When an imported opt-in was given, or why `text` cannot say: RFC 3339 with an offset,
+    representable in UTC, not after `now`."""
+    if RFC3339.fullmatch(text) is None:
+        return "must be an RFC 3339 time with its offset, e.g. 2026-03-01T09:30:00Z"
+    try:
+        at = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+        at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return "is not a valid time, or not one that can be stored"
+    if at > now:
+        return "must not be in the future"
+    return at
 
 
 def consent_id(account_id: UUID, phone: str) -> UUID:

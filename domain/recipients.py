@@ -10,6 +10,7 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from domain.consent import WITHOUT_OPT_IN
 from domain.phone import PhoneValidator
 from domain.segments import segment_count
 from domain.template import Variable, VariableRules, compile_template
@@ -39,7 +40,8 @@ class RecipientPlan:
     recipients: list[PlannedRecipient] = field(default_factory=list)
     problems: list[RecipientProblem] = field(default_factory=list)
     duplicates_removed: int = 0
-    suppressed: int = 0
+    suppressed: int = 0  # opted out, or without an opt-in record the account requires
+    without_opt_in: list[str] = field(default_factory=list)  # those of them without one
     segments_total: int = 0  # of the recipients that will be sent to
     long_messages: int = 0  # rendered over the recommended length
     longest_message: int = 0
@@ -55,8 +57,11 @@ def plan_recipients(
     template: str,
     requested: Sequence[tuple[str, Mapping[str, Variable]]],
     validator: PhoneValidator,
-    opted_out: Container[str],
+    refused: Mapping[str, str] | Container[str],
 ) -> RecipientPlan:
+    """`refused`: phones that may not be sent to, with why (domain.consent.refusal), or
+    just the opted-out phones."""
+    reasons = refused if isinstance(refused, Mapping) else None
     plan = RecipientPlan()
     seen: set[str] = set()
     render = compile_template(template)
@@ -87,10 +92,12 @@ def plan_recipients(
             plan.duplicates_removed += 1
             continue
         seen.add(phone)
-        suppressed = phone in opted_out
+        suppressed = phone in refused
         plan.recipients.append(PlannedRecipient(phone, variables, suppressed))
         if suppressed:
             plan.suppressed += 1
+            if reasons is not None and reasons[phone] == WITHOUT_OPT_IN:
+                plan.without_opt_in.append(phone)
             continue
         plan.segments_total += segment_count(text)
         plan.longest_message = max(plan.longest_message, len(text))

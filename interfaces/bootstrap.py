@@ -183,7 +183,13 @@ class Herald:
 
     @cached_property
     def consents(self) -> Consents:
-        return Consents(self.store, self.read_models, self.clock, locks=self.campaign_locks)
+        return Consents(
+            self.store,
+            self.read_models,
+            self.clock,
+            locks=self.campaign_locks,
+            policy=self.settings.policy,
+        )
 
     @cached_property
     def audit(self) -> Audit:

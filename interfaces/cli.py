@@ -18,6 +18,7 @@ from domain import ids
 from interfaces.bootstrap import Herald, bootstrap
 from interfaces.cli_analysts import analysts
 from interfaces.cli_audit import audit, export
+from interfaces.cli_consents import accounts_require_opt_in, consents
 from interfaces.cli_responders import responder
 from interfaces.logging_setup import configure_logging
 from interfaces.settings import from_env
@@ -213,6 +214,8 @@ def projections_rebuild() -> None:
 
 
 main.add_command(audit)
+main.add_command(consents)
+accounts.add_command(accounts_require_opt_in)
 main.add_command(export)
 main.add_command(analysts)
 

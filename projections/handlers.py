@@ -110,6 +110,14 @@ def quiet_hours_set(cur: Writes, e: Any) -> None:
     )
 
 
+@handles("Account.OptInRequirementSet")
+def opt_in_requirement_set(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.accounts SET require_opt_in = %s WHERE account_id = %s",
+        (e.required, e.originator_id),
+    )
+
+
 @handles("ApiKey.Created")
 def key_created(cur: Writes, e: Any) -> None:
     cur.execute(
@@ -214,6 +222,14 @@ def _routed_as_before(cur: Writes, campaign_id: Any, rows: list[list[Any]]) -> l
     return [
         [phone, variables, status, sender_for(phone, pool)] for phone, variables, status, _ in rows
     ]
+
+
+@handles("Campaign.SuppressedWithoutOptIn")
+def campaign_suppressed_without_opt_in(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.campaigns SET no_opt_in = %s WHERE campaign_id = %s",
+        (Jsonb(e.phones), e.originator_id),
+    )
 
 
 @handles("Campaign.Cancelled")

@@ -163,13 +163,19 @@ class Queries:
 
     def created_campaign(self, account_id: UUID, campaign_id: UUID) -> CreatedCampaignView | None:
         rows = self._rows(
-            f"SELECT {CAMPAIGN_COLUMNS}, c.skipped FROM herald.campaigns c"
+            f"SELECT {CAMPAIGN_COLUMNS}, c.skipped, c.no_opt_in FROM herald.campaigns c"
             " WHERE c.campaign_id = %s AND c.account_id = %s",
             (campaign_id, account_id),
         )
         if not rows:
             return None
-        return CreatedCampaignView(**self._campaign_view(rows[0]), skipped=rows[0]["skipped"])
+        row = rows[0]
+        return CreatedCampaignView(
+            **self._campaign_view(row),
+            skipped=row["skipped"],
+            no_opt_in_count=len(row["no_opt_in"]),
+            no_opt_in=row["no_opt_in"],
+        )
 
     def campaign_detail(
         self, account_id: UUID, campaign_id: UUID, limit: int

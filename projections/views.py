@@ -51,6 +51,8 @@ class CampaignView(msgspec.Struct, kw_only=True):
 
 class CreatedCampaignView(CampaignView, kw_only=True):
     skipped: list[dict[str, Any]]
+    no_opt_in_count: int = 0  # suppressed: no opt-in record, which the account requires
+    no_opt_in: list[str] = msgspec.field(default_factory=list)
 
 
 class CampaignDetailView(CampaignView, kw_only=True):

@@ -13,6 +13,7 @@ from interfaces.api.account import AccountController
 from interfaces.api.audit import AuditController
 from interfaces.api.auth import ApiKeyAuthentication, account_of
 from interfaces.api.campaigns import PHONE_VALIDATOR, CampaignController
+from interfaces.api.consents import ConsentController
 from interfaces.api.conversations import ConversationController
 from interfaces.api.directory import AgentController, NumberController
 from interfaces.api.errors import EXCEPTION_HANDLERS
@@ -65,6 +66,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         "directory": herald.directory,
         "queries": herald.queries,
         "audit": herald.audit,
+        "consents": herald.consents,
         "status_callbacks": herald.status_callbacks,
         "signatures": TwilioSignatures(settings.public_url, herald.twilio_credentials),
         "inbound": herald.inbound,
@@ -83,6 +85,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             InboundWebhookController,
             ConversationController,
             AuditController,
+            ConsentController,
         ],
         dependencies={
             **{name: _provide(service) for name, service in services.items()},
