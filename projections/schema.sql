@@ -219,6 +219,8 @@ ALTER TABLE herald.consents ADD COLUMN IF NOT EXISTS has_opt_in boolean NOT NULL
     ADD COLUMN IF NOT EXISTS opt_outs integer NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS opt_ins integer NOT NULL DEFAULT 0;
 ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS require_opt_in boolean NOT NULL DEFAULT false;
+-- A campaign's recipients suppressed for lacking the opt-in record its account required.
+ALTER TABLE herald.campaigns ADD COLUMN IF NOT EXISTS no_opt_in jsonb NOT NULL DEFAULT '[]';
 
 -- Conversations (domain/conversation.py): one row per (account, sender number, phone),
 -- made by the phone's first inbound message. The thread is herald.messages (outbound, from
