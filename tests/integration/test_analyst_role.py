@@ -82,6 +82,7 @@ WRITES = [
     "DROP VIEW herald.delivery_by_day",
     "SELECT * FROM public.herald_events LIMIT 1",
     "SELECT * FROM secrets.twilio_credentials LIMIT 1",
+    "SELECT * FROM dispatch.lanes LIMIT 1",
 ]
 
 
