@@ -6,7 +6,13 @@ from uuid import uuid4
 import pytest
 
 from application.store import EventStore
-from domain.consent import OPTED_OUT, WITHOUT_OPT_IN, Consent, consent_id, refusal
+from domain.account import Account
+from domain.consent import OPTED_OUT, WITHOUT_OPT_IN, Consent, consent_id, opt_in_time, refusal
+from domain.errors import InvalidTransition
+from domain.phone import PhoneValidator
+from domain.recipients import plan_recipients
+from domain.status import RecipientStatus
+from tests.conftest import a_message
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
@@ -118,3 +124,52 @@ def test_what_a_consent_refuses(
     opted_out: bool, has_opt_in: bool, required: bool, expected: str | None
 ) -> None:
     assert refusal(opted_out, has_opt_in, required) == expected
+
+
+def test_an_imported_opt_in_time_is_rfc_3339_with_an_offset_and_not_in_the_future() -> None:
+    assert opt_in_time("2026-03-01T09:30:00Z", NOW) == datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    assert opt_in_time("2026-11-24T11:00:00+01:00", NOW) == NOW  # the same instant
+    for bad in (
+        "2026-03-01",
+        "2026-03-01T09:30:00",
+        "2026-03-01 09:30:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-11-24T10:00:01Z",  # a second after now
+        "0001-01-01T00:00:00+01:00",
+        "٢٠٢٦-03-01T09:30:00Z",
+        "2026-03-01T09:30:00.1234567Z",
+        "",
+    ):
+        assert isinstance(opt_in_time(bad, NOW), str), bad
+
+
+def test_a_message_whose_phone_opted_out_is_suppressed_only_before_it_is_attempted() -> None:
+    message = a_message(NOW)
+    message.suppress(reason=OPTED_OUT, at=LATER)
+    assert (message.status, message.attempt_state) == (RecipientStatus.SUPPRESSED, "done")
+    in_flight = a_message(NOW, attempted_by="dispatcher-1")
+    with pytest.raises(InvalidTransition):
+        in_flight.suppress(reason=OPTED_OUT, at=LATER)
+
+
+def test_the_opt_in_policy_is_off_until_an_account_records_it() -> None:
+    account = Account(name="Acme")
+    assert account.opt_in_required is False
+    account.require_opt_in(True)
+    assert account.opt_in_required is True
+    pending = [type(e).__qualname__ for e in account.pending_events]
+    assert pending == ["Account.Created", "Account.OptInRequirementSet"]
+    STORE.record(account)
+    assert STORE.get(Account, account.id).opt_in_required is True
+
+
+def test_campaign_recipients_without_a_required_opt_in_are_suppressed_and_listed() -> None:
+    refused = {"+447111000002": OPTED_OUT, "+447111000003": WITHOUT_OPT_IN}
+    plan = plan_recipients(
+        "Hi",
+        [(f"+44711100000{i}", {}) for i in (1, 2, 3)],
+        PhoneValidator(frozenset({"GB"})),
+        refused,
+    )
+    assert [r.suppressed for r in plan.recipients] == [False, True, True]
+    assert (plan.suppressed, plan.without_opt_in) == (2, ["+447111000003"])
