@@ -4,13 +4,14 @@ asks for help.
 The account is the owner of the number written to (`To`), never what the request says of
 itself; the request must be signed with that account's auth token. A message to a number
 no account owns is recorded nowhere (the webhook still answers 200 so Twilio stops
-retrying). The conversation and a keyword's consent change are recorded in one
-transaction, and the read models are caught up before the webhook answers, so the
-dispatcher sees an opt-out before its next plan.
+retrying). The conversation and a keyword's consent change (or the answer to HELP) are
+recorded in one transaction, and the read models are caught up before the webhook answers,
+so the dispatcher sees an opt-out before its next plan.
 """
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from enum import Enum
 from typing import Protocol
 from uuid import UUID
@@ -33,6 +34,7 @@ from domain.conversation import (
     stored_phone,
 )
 from domain.keywords import Keyword, classify, read
+from domain.message import Message
 from domain.text import escaped, text_problem
 
 log = structlog.get_logger()
@@ -112,9 +114,6 @@ class Inbound:
                 continue
             if received is None:
                 return Received.ALREADY_RECORDED
-            conversation, keyword, opted_out = received
-            if keyword is Keyword.HELP:
-                self._answer_help(conversation, opted_out)
             return Received.RECORDED
         raise ChangedConcurrently(f"conversation with {escaped(inbound.from_, 40)} kept changing")
 
@@ -127,11 +126,11 @@ class Inbound:
             return self.locks.exclusive_account(account_id)
         return nullcontext()
 
-    def _record(
-        self, owner: NumberOwner, inbound: InboundSms
-    ) -> tuple[Conversation, Keyword, bool] | None:
-        """Record the message (and its consent change); None when its SID already was. The
-        time recorded is read here, after the guard is held."""
+    def _record(self, owner: NumberOwner, inbound: InboundSms) -> Conversation | None:
+        """Record the message with its consent change or its answer to HELP, in one
+        transaction (so a retried webhook never answers twice, and an answer is never lost
+        to a crash in between); None when its SID already was. The time recorded is read
+        here, after the guard is held."""
         account_id, number, phone = owner.account_id, inbound.to, stored_phone(inbound.from_)
         conversation = self.store.find(
             Conversation, conversation_id(account_id, number, phone)
@@ -161,6 +160,8 @@ class Inbound:
             else:
                 consent.opt_in(source=f"sms:{classification.word}", evidence=inbound.sid, at=now)
             changed.append(consent)
+        if classification.keyword is Keyword.HELP:
+            changed += self._answer_to_help(conversation, opted_out, now)
         self.read_models.catch_up(until=self.store.record(*changed))
         log.info(
             "inbound_recorded",
@@ -168,14 +169,17 @@ class Inbound:
             sid=inbound.sid,
             keyword=classification.keyword.value,
         )
-        return conversation, classification.keyword, opted_out
+        return conversation
 
-    def _answer_help(self, conversation: Conversation, opted_out: bool) -> None:
-        """The account's help text, as a single send. Nothing goes to an opted-out phone,
-        not even this answer."""
+    def _answer_to_help(
+        self, conversation: Conversation, opted_out: bool, received_at: datetime
+    ) -> list[Message]:
+        """The account's help text as a single message from the number written to: an
+        answer to the person, so quiet hours do not hold it within the hour
+        (domain/replies.py). Nothing goes to an opted-out phone, not even this answer."""
         if opted_out:
             log.info("help_not_answered_opted_out", conversation_id=str(conversation.id))
-            return
+            return []
         account = self.store.get(Account, conversation.account_id, "account")
         command = SendSms(
             agent_id=ids.public_id(ids.AGENT, conversation.agent_id),
@@ -184,13 +188,14 @@ class Inbound:
             message=account.answer_to_help(),
         )
         try:
-            self.sms.send(conversation.account_id, command)
+            return [self.sms.message(conversation.account_id, command, answering=received_at)]
         except ValidationFailed as refused:  # e.g. `From` is not a phone Herald may send to
             log.warning(
                 "help_not_answered",
                 conversation_id=str(conversation.id),
                 problems=[d.get("code") for d in refused.details],
             )
+            return []
 
 
 def _check(inbound: InboundSms) -> None:

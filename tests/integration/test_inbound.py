@@ -1,7 +1,9 @@
 """Inbound SMS through the simulator's signed webhooks: threads, keywords, bad requests."""
 
 import time
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -9,6 +11,7 @@ from twilio.request_validator import RequestValidator
 from domain.conversation import conversation_id
 from domain.ids import CONVERSATION, public_id
 from interfaces.settings import SIMULATOR_ACCOUNT_SID, SIMULATOR_AUTH_TOKEN
+from tests.conftest import now
 from tests.integration.conftest import OTHER_TWILIO_SID, SendingWorld, Tenant, wait_until
 from tests.integration.test_status_callbacks import single
 
@@ -317,6 +320,28 @@ def test_help_is_answered_with_the_accounts_help_text_but_not_to_an_opted_out_ph
     assert [k for (_, _, k, _) in inbound_of(world, sender)][-2:] == ["opt_out", "help"]
     time.sleep(1.0)  # the dispatcher plans every 0.2 s: what it would send is out by now
     assert [m["to"] for m in world.sent(sender.from_number)] == ["+447386172401", "+447386172402"]
+
+
+def test_help_is_answered_in_quiet_hours_it_answers_the_person(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    local = now().astimezone(ZoneInfo("Europe/London"))
+    window = (f"{(local - timedelta(hours=1)):%H:%M}", f"{(local + timedelta(hours=2)):%H:%M}")
+    quiet = Tenant(world.herald, quiet_hours=window)  # in quiet hours now, where the phone is
+    text_in(world, quiet, "help", phone="+447386172404")
+    [answer] = wait_until(lambda: world.sent(quiet.from_number))
+    assert answer["to"] == "+447386172404" and answer["body"].endswith("Reply STOP to opt out.")
+    # An unprompted single send of the same account is held.
+    held = world.http(quiet).post(
+        "/v1/sms",
+        json={
+            "agent_id": quiet.agent_id,
+            "to": "+447386172405",
+            "from_number": quiet.from_number,
+            "message": "Offer",
+        },
+    )
+    assert held.json()["deferred_until"] is not None
 
 
 def test_unusual_bodies_and_senders_are_stored_safely_without_a_5xx(
