@@ -42,10 +42,12 @@ from domain.replies import (
     trim_thread,
     usable_answer,
 )
+from domain.text import escaped
 
 log = structlog.get_logger()
 
-RECORD_TRIES = 5  # a reply arriving while an outcome is recorded moves the version on
+RECORD_TRIES = 5
+REASON_CHARS = 500  # a reply arriving while an outcome is recorded moves the version on
 
 
 @dataclass(frozen=True)
@@ -167,10 +169,11 @@ class Replies:
     def fail(self, claim: Claim, code: str, reason: str) -> str:
         """Record why no answer goes: once, never retried."""
         log.info("answer_failed", conversation_id=str(claim.conversation_id), code=code)
+        reason = escaped(reason, REASON_CHARS)  # it may quote a server's error
         for _ in range(RECORD_TRIES):
             conversation = self.store.get(Conversation, claim.conversation_id, "conversation")
             try:
-                conversation.answer_failed(claim.request_id, code, reason[:500], self.clock.now())
+                conversation.answer_failed(claim.request_id, code, reason, self.clock.now())
             except InvalidTransition:
                 return code  # already recorded
             try:

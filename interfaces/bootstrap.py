@@ -30,15 +30,19 @@ from application.ports import (
     CampaignLocks,
     Clock,
     ReadModels,
+    ReplyQueue,
+    Responder,
     SmsGateway,
     SystemClock,
     TwilioSecrets,
 )
+from application.replies import Replies
 from application.sms import SingleSms
 from application.store import EventStore
 from interfaces.callback_batcher import CallbackBatcher
 from interfaces.database import database_url, eventsourcing_env
 from interfaces.event_store import PostgresEventStore
+from interfaces.responders import OpenAIResponder, Responders, WebhookResponder
 from interfaces.settings import Settings
 from interfaces.twilio_credentials import SCHEMA as SECRETS_SCHEMA
 from interfaces.twilio_credentials import TwilioCredentials
@@ -47,6 +51,7 @@ from projections.audit import AuditQueries
 from projections.conversations import ConversationQueries
 from projections.projector import SCHEMA_LOCK_KEY, Projector, create_schema
 from projections.queries import Queries
+from projections.reply_queue import PostgresReplyQueue
 from projections.work_queue import SCHEMA as DISPATCH_SCHEMA
 from projections.work_queue import WorkQueue
 
@@ -218,9 +223,39 @@ class Herald:
             DispatchConfig(**options),  # type: ignore[arg-type]
         )
 
+    @cached_property
+    def responder(self) -> Responder:
+        settings = self.settings
+        timeout = settings.responder_timeout
+        return Responders(
+            WebhookResponder(timeout),
+            OpenAIResponder(
+                settings.openai_base_url, settings.openai_model, settings.openai_api_key, timeout
+            ),
+        )
+
+    @cached_property
+    def reply_queue(self) -> ReplyQueue:
+        return PostgresReplyQueue(self.pool)
+
+    def replies(self, name: str) -> Replies:
+        """The reply worker's use cases, for the dispatcher called `name`."""
+        # Well past the longest a responder can take: its outcome is never coming.
+        abandon_after = timedelta(seconds=3 * self.settings.responder_timeout + 30)
+        return Replies(
+            self.store,
+            self.read_models,
+            self.reply_queue,
+            self.responder,
+            self.sms,
+            self.clock,
+            name,
+            abandon_after,
+        )
+
     def close(self) -> None:
         """Close what this Herald opened (not the parts it was given)."""
-        for name in ("work_queue", "pool", "store"):
+        for name in ("responder", "work_queue", "pool", "store"):
             if name in self.__dict__ and name not in self._given:
                 self.__dict__[name].close()
 

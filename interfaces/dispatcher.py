@@ -27,6 +27,7 @@ from application.planning import Planned
 from application.ports import SubmitOutcome
 from interfaces.batches import Batches
 from interfaces.bootstrap import Herald
+from interfaces.reply_worker import SWEEP_EVERY, TICK_EVERY, ReplyWorker
 from interfaces.submitter import Submitter
 
 log = structlog.get_logger()
@@ -136,6 +137,8 @@ class DispatcherProcess:
         dispatching = herald.dispatcher(**config)
         self.progress = dispatching.progress
         self.dispatcher = Dispatcher(dispatching)
+        # The agents' answers to replies are written here too (interfaces/reply_worker.py).
+        self.replies = ReplyWorker(herald.replies(dispatching.config.name))
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.stopped = threading.Event()
 
@@ -157,6 +160,16 @@ class DispatcherProcess:
             "interval",
             seconds=SCHEDULE_SYNC_EVERY,
             id="schedule",
+            **every,
+        )
+        self.scheduler.add_job(
+            self._guarded(self.replies.tick), "interval", seconds=TICK_EVERY, id="replies", **every
+        )
+        self.scheduler.add_job(
+            self._guarded(self.replies.sweep),
+            "interval",
+            seconds=SWEEP_EVERY,
+            id="reply_sweep",
             **every,
         )
         self.scheduler.start()
@@ -193,5 +206,6 @@ class DispatcherProcess:
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=True)
+        self.replies.stop()  # answers being written are recorded (and sent by a dispatcher)
         self.dispatcher.stop()
         self.stopped.set()

@@ -14,12 +14,12 @@ Neither retries: the client's own retries are off, and a failure is recorded on 
 thread once (application/replies.py).
 """
 
+import threading
 import time
 from typing import Any
 
 import httpx
 import msgspec
-import openai
 
 from application.ports import ReplyRequest, ResponderFailed
 from domain.replies import ResponderKind, system_message
@@ -97,13 +97,30 @@ def _describe(error: Exception) -> str:
 
 
 class OpenAIResponder:
+    """The `openai` package takes seconds to import: it is imported, and the client made,
+    when an agent's reply first needs it, not in every `herald` command."""
+
     def __init__(self, base_url: str, model: str, api_key: str, timeout: float) -> None:
+        self.base_url = base_url
         self.model = model
+        self.api_key = api_key
         self.timeout = timeout
-        # A local server (Ollama, llama.cpp) wants no key, but the client insists on one.
-        self.client = openai.OpenAI(
-            base_url=base_url, api_key=api_key or "unused", timeout=timeout, max_retries=0
-        )
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import openai
+
+                # A local server (Ollama, llama.cpp) wants no key; the client insists on one.
+                self._client = openai.OpenAI(
+                    base_url=self.base_url,
+                    api_key=self.api_key or "unused",
+                    timeout=self.timeout,
+                    max_retries=0,
+                )
+            return self._client
 
     def messages(self, request: ReplyRequest) -> list[dict[str, Any]]:
         system = system_message(request.system_prompt, len(request.thread), request.omitted)
@@ -114,10 +131,11 @@ class OpenAIResponder:
         return turns
 
     def answer(self, request: ReplyRequest) -> str:
+        import openai
+
         try:
-            completion = self.client.chat.completions.create(
-                model=self.model,
-                messages=self.messages(request),  # type: ignore[arg-type]
+            completion = self.client().chat.completions.create(
+                model=self.model, messages=self.messages(request)
             )
         except openai.APITimeoutError:
             raise ResponderFailed("timeout", f"no answer within {self.timeout:g} s") from None
@@ -130,7 +148,7 @@ class OpenAIResponder:
         except (openai.OpenAIError, ValueError) as error:  # an answer the client cannot read
             raise ResponderFailed("unusable_answer", _describe(error)) from None
         choices = getattr(completion, "choices", None)
-        if not choices or choices[0].message is None:
+        if not choices or getattr(choices[0], "message", None) is None:
             raise ResponderFailed("unusable_answer", "the completion has no choices")
         content = choices[0].message.content
         if not isinstance(content, str):
@@ -138,7 +156,10 @@ class OpenAIResponder:
         return content
 
     def close(self) -> None:
-        self.client.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 class Responders:

@@ -20,6 +20,7 @@ from projections.threads import thread_entries, thread_sql
 from projections.views import ThreadEntry
 
 THREAD_LIMIT = 1000  # entries of a conversation's thread shown, the newest
+ANSWER_LIMIT = 50
 
 
 class ConversationView(msgspec.Struct, kw_only=True):
@@ -33,6 +34,26 @@ class ConversationView(msgspec.Struct, kw_only=True):
     inbound_count: int
     last_kind: str | None  # of the latest inbound message: opt_out, opt_in, help, reply
     awaiting_reply_since: datetime | None
+    # The agent's answers: one being written since, and how the last one went.
+    answer_requested_at: datetime | None
+    last_answer_status: str | None  # sent, failed; None: no answer yet
+    last_answer_error: str | None  # "code: reason" when it failed
+    answers_sent: int
+    answers_failed: int
+
+
+class AnswerView(msgspec.Struct):
+    """One answer asked of the agent's responder."""
+
+    requested_at: datetime
+    responder: str  # webhook, openai
+    outcome: str  # requested (being written), sent, failed
+    outcome_at: datetime | None
+    message_id: str | None  # the answer sent (GET /v1/sms/{id})
+    turns: int | None  # messages of the thread it was sent
+    omitted: int | None  # older ones left out (the thread was trimmed)
+    error_code: str | None
+    error: str | None
 
 
 class ConversationPage(msgspec.Struct):
@@ -43,6 +64,7 @@ class ConversationPage(msgspec.Struct):
 class ConversationDetailView(ConversationView, kw_only=True):
     thread: list[ThreadEntry]  # oldest first; the newest THREAD_LIMIT entries
     thread_truncated: bool
+    answers: list[AnswerView]  # newest first, the last ANSWER_LIMIT
 
 
 class ConversationQueries:
@@ -144,7 +166,30 @@ class ConversationQueries:
             **_view(c),
             thread=thread_entries(thread[1:] if truncated else thread),
             thread_truncated=truncated,
+            answers=self._answers(conversation_id),
         )
+
+    def _answers(self, conversation_id: UUID) -> list[AnswerView]:
+        rows = fetch_rows(
+            self.pool,
+            "SELECT * FROM herald.answers WHERE conversation_id = %s"
+            " ORDER BY requested_at DESC LIMIT %s",
+            (conversation_id, ANSWER_LIMIT),
+        )
+        return [
+            AnswerView(
+                r["requested_at"],
+                r["responder"],
+                r["outcome"],
+                r["outcome_at"],
+                ids.public_id(ids.MESSAGE, r["message_id"]) if r["message_id"] else None,
+                r["turns"],
+                r["omitted"],
+                r["error_code"],
+                r["error"],
+            )
+            for r in rows
+        ]
 
 
 def _view(r: dict[str, Any]) -> dict[str, Any]:
@@ -159,4 +204,9 @@ def _view(r: dict[str, Any]) -> dict[str, Any]:
         "inbound_count": r["inbound_count"],
         "last_kind": r["last_kind"],
         "awaiting_reply_since": r["awaiting_reply_since"],
+        "answer_requested_at": r["answer_requested_at"],
+        "last_answer_status": r["last_answer_status"],
+        "last_answer_error": r["last_answer_error"],
+        "answers_sent": r["answers_sent"],
+        "answers_failed": r["answers_failed"],
     }

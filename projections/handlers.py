@@ -481,6 +481,52 @@ def _opted_in(cur: Writes, e: Any, back: bool) -> None:
     )
 
 
+@handles("Conversation.AnswerRequested")
+def answer_requested(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.conversations SET answer_requested_at = %s WHERE conversation_id = %s",
+        (e.at, e.originator_id),
+    )
+    cur.execute(
+        "INSERT INTO herald.answers (request_id, conversation_id, account_id, responder,"
+        " requested_by, requested_at, up_to, outcome) SELECT %s, conversation_id, account_id,"
+        " %s, %s, %s, %s, 'requested' FROM herald.conversations WHERE conversation_id = %s"
+        " ON CONFLICT DO NOTHING",
+        (e.request_id, e.responder, e.by, e.at, e.up_to, e.originator_id),
+    )
+
+
+@handles("Conversation.AnswerSent")
+def answer_sent(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.conversations SET answer_requested_at = NULL, awaiting_reply_since = %s,"
+        " last_activity_at = greatest(last_activity_at, %s), last_answer_status = 'sent',"
+        " last_answer_error = NULL, answers_sent = answers_sent + 1 WHERE conversation_id = %s",
+        (e.awaiting_reply_since, e.at, e.originator_id),
+    )
+    cur.execute(
+        "UPDATE herald.answers SET outcome = 'sent', outcome_at = %s, message_id = %s,"
+        " turns = %s, omitted = %s WHERE request_id = %s",
+        (e.at, e.message_id, e.turns, e.omitted, e.request_id),
+    )
+
+
+@handles("Conversation.AnswerFailed")
+def answer_failed(cur: Writes, e: Any) -> None:
+    cur.execute(
+        "UPDATE herald.conversations SET answer_requested_at = NULL, awaiting_reply_since = %s,"
+        " last_activity_at = greatest(last_activity_at, %s), last_answer_status = 'failed',"
+        " last_answer_error = %s, answers_failed = answers_failed + 1"
+        " WHERE conversation_id = %s",
+        (e.awaiting_reply_since, e.at, f"{e.code}: {e.reason}", e.originator_id),
+    )
+    cur.execute(
+        "UPDATE herald.answers SET outcome = 'failed', outcome_at = %s, error_code = %s,"
+        " error = %s WHERE request_id = %s",
+        (e.at, e.code, e.reason, e.request_id),
+    )
+
+
 @handles("Conversation.MessageReceived")
 def conversation_message_received(cur: Writes, e: Any) -> None:
     # One statement: the message, and its conversation made or moved on.

@@ -244,6 +244,34 @@ CREATE INDEX IF NOT EXISTS conversations_by_activity
 CREATE INDEX IF NOT EXISTS conversations_by_phone ON herald.conversations (account_id, phone);
 CREATE INDEX IF NOT EXISTS conversations_awaiting_reply ON herald.conversations
     (awaiting_reply_since) WHERE awaiting_reply_since IS NOT NULL;
+-- The agent's answers (Conversation.AnswerRequested, AnswerSent, AnswerFailed): the one
+-- being written, and how the last one went.
+ALTER TABLE herald.conversations ADD COLUMN IF NOT EXISTS answer_requested_at timestamptz,
+    ADD COLUMN IF NOT EXISTS last_answer_status text,  -- sent, failed; NULL: none yet
+    ADD COLUMN IF NOT EXISTS last_answer_error text,  -- "code: reason" of a failed one
+    ADD COLUMN IF NOT EXISTS answers_sent integer NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS answers_failed integer NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS conversations_answer_requested ON herald.conversations
+    (answer_requested_at) WHERE answer_requested_at IS NOT NULL;
+
+-- One row per answer asked of an agent's responder (application/replies.py).
+CREATE TABLE IF NOT EXISTS herald.answers (
+    request_id uuid PRIMARY KEY,
+    conversation_id uuid NOT NULL,
+    account_id uuid NOT NULL,
+    responder text NOT NULL,  -- webhook or openai
+    requested_by text NOT NULL,  -- the dispatcher that asked
+    requested_at timestamptz NOT NULL,
+    up_to timestamptz NOT NULL,  -- when the newest reply it answers was received
+    outcome text NOT NULL,  -- requested (being written), sent or failed
+    outcome_at timestamptz,
+    message_id uuid,  -- the answer sent (herald.messages)
+    turns integer,  -- messages of the thread the responder was sent
+    omitted integer,  -- older ones left out
+    error_code text,  -- of a failed one: timeout, http_error, unusable_answer…
+    error text
+);
+CREATE INDEX IF NOT EXISTS answers_by_conversation ON herald.answers (conversation_id, requested_at);
 
 CREATE TABLE IF NOT EXISTS herald.inbound_messages (
     conversation_id uuid NOT NULL,

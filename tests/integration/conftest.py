@@ -95,8 +95,10 @@ class SendingWorld:
         database_url: str,
         clock: Clock | None = None,
         allowed_countries: frozenset[str] = frozenset({"GB"}),
+        settings: dict[str, object] | None = None,
         **dispatch: object,
     ) -> None:
+        """`settings`: more Settings fields (the responders' endpoint and timeout…)."""
         from interfaces.dispatcher import DispatcherProcess
         from interfaces.server import listen, serve_in_thread, start_simulator_in_thread
         from simulator import SimulatorConfig
@@ -109,14 +111,14 @@ class SendingWorld:
             SimulatorConfig(accounts=accounts, sent_delay=0.01, final_delay=0.02)
         )
         port = listen("127.0.0.1", 0).getsockname()[1]
-        settings = Settings(
+        configured = Settings(
             database_url=database_url,
             twilio_api_base_url=self.sim.url,
             public_url=f"http://127.0.0.1:{port}",
             allowed_countries=allowed_countries,
             clock_offset=CLOCK_OFFSET,
-        )
-        self.herald = bootstrap(settings, clock=clock)
+        ).with_(**(settings or {}))
+        self.herald = bootstrap(configured, clock=clock)
         self.api = serve_in_thread(create_app(self.herald), port=port)
         options: dict[str, object] = {"lease": 2.0, "attempt_timeout": 3.0, "uncertain_delay": 0.5}
         options.update(dispatch)
