@@ -1,11 +1,13 @@
 """Inbound SMS through the simulator's signed webhooks: threads, keywords, bad requests."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from twilio.request_validator import RequestValidator
 
 from domain.conversation import conversation_id
@@ -215,6 +217,27 @@ def test_the_same_sid_twice_is_recorded_once(world: SendingWorld, sender: Tenant
     assert first.status_code == again.status_code == 200
     assert first.headers["content-type"].startswith("text/xml")
     assert inbound_of(world, sender) == [(PHONE, "Can I move it to 3pm?", "reply", None)]
+    [(count,)] = rows(
+        world,
+        "SELECT inbound_count FROM herald.conversations WHERE account_id = %s",
+        sender.account_id,
+    )
+    assert count == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "keyword"), [("STOP", "opt_out", "STOP"), ("Hello there", "reply", None)]
+)
+def test_the_same_sid_delivered_concurrently_is_recorded_once(
+    world: SendingWorld, sender: Tenant, body: str, kind: str, keyword: str | None
+) -> None:
+    # A STOP waits for the account's guard, one at a time; replies race to the same
+    # conversation version, and the losers load it again and find the SID recorded.
+    params = inbound_params(sender, body, "SM" + "7" * 32)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: post_signed(world, params).status_code, range(6)))
+    assert answers == [200] * 6
+    assert inbound_of(world, sender) == [(PHONE, body, kind, keyword)]
     [(count,)] = rows(
         world,
         "SELECT inbound_count FROM herald.conversations WHERE account_id = %s",
