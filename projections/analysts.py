@@ -21,10 +21,11 @@ import re
 from psycopg import Connection, sql
 
 from projections.handlers import LIVE_SCHEMA
+from projections.projector import LOCK_KEY
 
 MAX_NAME_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1: longer names are silently truncated
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
-GRANT_LOCK_KEY = 0x4E52414C44 + 4  # two grants at once would both create the group
+GRANT_LOCK_KEY = LOCK_KEY + 4  # two grants at once would both create the group
 POWERS = ("rolsuper", "rolcreaterole", "rolcreatedb", "rolreplication", "rolbypassrls")
 
 
@@ -104,8 +105,9 @@ def grant_reads(conn: Connection, schema: str = LIVE_SCHEMA) -> None:
 def grant_analyst(conn: Connection, role: str, password: str | None = None) -> str:
     """Make `role` (created if missing) a read-only reader of schema `herald`: a login
     member of the database's analysts group. An existing role must be a plain one (no
-    superuser or other powers, not Herald's own, owning nothing here): being made an
-    analyst takes no privilege away from it. Returns the group's name."""
+    superuser or other powers, not Herald's own, owning nothing here, granted no writes
+    here, a member of no other role): being made an analyst takes no privilege away from
+    it. Returns the group's name."""
     problems = request_problems(role, password)
     if problems:
         raise AnalystRoleError(problems)
@@ -152,14 +154,20 @@ def _existing_role_problems(conn: Connection, role: str, group: str) -> list[str
             " EXISTS (SELECT 1 FROM pg_class WHERE relowner = r.oid)"
             " OR EXISTS (SELECT 1 FROM pg_namespace WHERE nspowner = r.oid)"
             " OR EXISTS (SELECT 1 FROM pg_database WHERE datdba = r.oid"
-            " AND datname = current_database())"
+            " AND datname = current_database()),"
+            # Writes it was granted on tables here, and the roles it is a member of (other
+            # than the analysts' group): it would keep being able to write through them.
+            " EXISTS (SELECT 1 FROM pg_class c, aclexplode(c.relacl) a WHERE a.grantee = r.oid"
+            " AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),"
+            " ARRAY(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
+            " WHERE m.member = r.oid AND g.rolname <> %s ORDER BY g.rolname)"
             " FROM pg_roles r WHERE r.rolname = %s"
         ).format(powers=sql.SQL(", ").join(sql.Identifier("r", p) for p in POWERS)),
-        (role,),
+        (group, role),
     ).fetchone()
     if found is None:
         return []
-    herald_itself, *powers, owns = found
+    herald_itself, *powers, owns, writes, member_of = found
     problems = []
     if herald_itself:
         problems.append(f"role {role!r}: is the role Herald itself connects as")
@@ -170,4 +178,10 @@ def _existing_role_problems(conn: Connection, role: str, group: str) -> list[str
         )
     if owns:
         problems.append(f"role {role!r}: owns objects in this database, so it could write them")
+    if writes:
+        problems.append(f"role {role!r}: was granted writes on tables in this database")
+    if member_of:
+        problems.append(
+            f"role {role!r}: is a member of {', '.join(member_of)}, whose privileges it keeps"
+        )
     return problems

@@ -301,7 +301,8 @@ ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS help_text text;
 -- the analysts' group reads the new ones through default privileges (projections/analysts.py).
 -- Keep them after the tables they read. They are made in whichever schema this file is run
 -- for (a rebuild runs it for herald_rebuild), so they move with their tables when a rebuild
--- renames that schema to herald: a view binds to tables, not to their names.
+-- renames that schema to herald: a view binds to tables, not to their names. A column a view
+-- reads cannot change type while the view exists: drop the view before such an ALTER above.
 
 -- Per account and day (UTC) of the messages' creation: what became of them. Suppressed
 -- messages (their phone opted out before they went) were never sent and are left out.

@@ -201,3 +201,27 @@ def test_a_role_that_owns_tables_is_refused(herald: Herald, database_url: str) -
         assert "owns objects in this database" in " ".join(result.output.split())
     finally:
         drop_roles(herald, owner)
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("GRANT INSERT ON herald.messages TO {role}", "was granted writes on tables"),
+        ("GRANT {writer} TO {role}", "is a member of {writer}, whose privileges it keeps"),
+    ],
+)
+def test_a_role_that_could_write_otherwise_is_refused(
+    herald: Herald, database_url: str, given: str, says: str
+) -> None:
+    role, writer = f"h5_writer_{os.getpid()}", f"h5_writers_{os.getpid()}"
+    names = {"role": sql.Identifier(role), "writer": sql.Identifier(writer)}
+    with herald.pool.connection() as conn:
+        conn.execute(sql.SQL("CREATE ROLE {role} LOGIN").format(**names))
+        conn.execute(sql.SQL("CREATE ROLE {writer}").format(**names))
+        conn.execute(sql.SQL(given).format(**names))  # type: ignore[arg-type]
+    try:
+        result = herald_command(database_url, "analysts", "grant", role)
+        assert result.exit_code == 1
+        assert says.format(writer=writer) in " ".join(result.output.split())
+    finally:
+        drop_roles(herald, role, writer)
