@@ -1,6 +1,7 @@
 """Inbound SMS through the simulator's signed webhooks: threads, keywords, bad requests."""
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -401,3 +402,27 @@ def test_unusual_bodies_and_senders_are_stored_safely_without_a_5xx(
     assert long_body == "x" * 1600 + "…"
     assert "not a phone\\u0000" in stored.values()
     assert len(world.herald.projector.failures()) == failures
+
+
+def test_inbound_replies_are_recorded_and_answered_quickly(
+    world: SendingWorld, sender: Tenant, figure: Callable[[str], None]
+) -> None:
+    timings = []
+    with httpx.Client(base_url=world.api.url) as http:
+        url = world.herald.settings.public_url + PATH
+        validator = RequestValidator(SIMULATOR_AUTH_TOKEN)
+        for n in range(200):
+            phone = f"+4473861{n:05d}"
+            params = inbound_params(sender, f"Reply {n}", f"SM{n:032x}", phone=phone)
+            headers = {"X-Twilio-Signature": validator.compute_signature(url, params)}
+            started = time.perf_counter()
+            assert http.post(PATH, data=params, headers=headers).status_code == 200
+            timings.append(time.perf_counter() - started)
+    timings.sort()
+    p50, p99 = timings[len(timings) // 2], timings[int(len(timings) * 0.99)]
+    figure(
+        f"inbound webhook, 200 signed replies one after another (new conversations): "
+        f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms (recorded and projected)"
+    )
+    assert len(inbound_of(world, sender)) == 200
+    assert p99 < 2.0
