@@ -39,6 +39,7 @@ from domain.replies import (
     ResponderKind,
     Turn,
     Unusable,
+    too_old_to_answer,
     trim_thread,
     usable_answer,
 )
@@ -111,6 +112,10 @@ class Replies:
         phone, number = conversation.phone, conversation.number
         if self.read_models.opted_out(conversation.account_id, [phone]):
             return self.fail(claim, "recipient_opted_out", "the phone has opted out")
+        up_to = conversation.answering_up_to
+        if up_to is not None and too_old_to_answer(up_to, self.clock.now()):
+            reason = f"the newest reply was received at {up_to:%Y-%m-%d %H:%M} UTC, too long ago"
+            return self.fail(claim, "too_old", reason)
         turns, total = self.queue.thread(conversation.account_id, number, phone, self.max_turns)
         thread = trim_thread(
             [Turn(t.direction, t.body, t.at) for t in turns],

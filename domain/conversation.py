@@ -191,7 +191,8 @@ class Conversation(Aggregate):
         awaiting_reply_since: datetime | None,
     ) -> None:
         """`code`: timeout, connection_failed, http_error, unusable_answer, empty_answer,
-        recipient_opted_out, not_sendable, not_configured or abandoned; `reason` in words."""
+        recipient_opted_out, not_sendable, not_configured, too_old, internal_error or
+        abandoned; `reason` in words."""
         self._answered(awaiting_reply_since)
 
     def _check_request(self, request_id: UUID) -> None:

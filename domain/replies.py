@@ -36,6 +36,9 @@ THREAD_CHARS = 16_000  # >= MESSAGE_CHARS, so the newest turn always fits
 
 # An answer sent within this long of the message it answers is not held by quiet hours.
 PROMPTED_WINDOW = timedelta(hours=1)
+# Replies waiting longer (e.g. from before the agent had a responder) are not answered:
+# an answer days late, to every old reply at once, is not what anyone asked for.
+ANSWER_WITHIN = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +147,11 @@ def usable_answer(text: object) -> str | Unusable:
     if found is not None:
         return Unusable("unusable_answer", found.reason)
     return answer
+
+
+def too_old_to_answer(received_at: datetime, now: datetime) -> bool:
+    """Whether the newest reply of a conversation waited too long to be answered now."""
+    return now - received_at > ANSWER_WITHIN
 
 
 def quiet_hours_exempt_until(received_at: datetime) -> datetime:

@@ -278,3 +278,13 @@ def test_an_unprompted_message_in_quiet_hours_is_held_but_an_answer_within_the_h
 def test_claim_objects_name_the_request() -> None:
     claim = Claim(uuid4(), uuid4())
     assert claim.request_id != claim.conversation_id
+
+
+def test_replies_that_waited_over_a_day_are_not_answered() -> None:
+    world = World()
+    conversation_id = world.receive("Hello?", at=NIGHT - timedelta(hours=25))
+    claim = world.replies.claim(conversation_id)
+    assert claim is not None
+    assert world.replies.answer(claim) == "too_old"
+    assert world.responder.asked == []
+    assert world.last_event(conversation_id).code == "too_old"

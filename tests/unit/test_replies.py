@@ -17,6 +17,7 @@ from domain.replies import (
     quiet_hours_exempt_until,
     responder_problems,
     system_message,
+    too_old_to_answer,
     trim_thread,
     usable_answer,
 )
@@ -167,3 +168,9 @@ def test_an_answer_later_than_an_hour_or_unprompted_is_held_until_morning() -> N
 def test_quiet_hours_off_or_daytime_never_hold() -> None:
     assert answer_held_until(None, LONDON, datetime(2026, 11, 26, 23, tzinfo=UTC), None) is None
     assert answer_held_until(NIGHT, LONDON, T0, None) is None
+
+
+def test_a_reply_is_answered_within_a_day_of_its_arrival() -> None:
+    received = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    assert not too_old_to_answer(received, received + timedelta(hours=24))
+    assert too_old_to_answer(received, received + timedelta(hours=24, seconds=1))
