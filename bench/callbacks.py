@@ -51,6 +51,11 @@ def wrk(url: str, script: str | None) -> tuple[float, float]:
     return rate, p99_ms
 
 
+def thread_cpu(process: psutil.Process) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each thread of a process."""
+    return {t.id: t.user_time + t.system_time for t in process.threads()}
+
+
 def lua_script(requests: list[tuple[str, str, str]]) -> str:
     """A wrk script that posts the signed callbacks in order (then again: duplicates)."""
     entries = ",\n".join(
@@ -188,8 +193,13 @@ def main(count: int) -> None:
     # CPU per callback of the API process: a figure that other load on the machine moves less.
     api_cpu = psutil.Process(api.pid)
     cpu_before = sum(api_cpu.cpu_times()[:2])
+    threads_before = thread_cpu(api_cpu)
     rate, latency_p99 = wrk(api_url, lua_script(requests))
     cpu_per_callback = (sum(api_cpu.cpu_times()[:2]) - cpu_before) / (rate * SECONDS)
+    threads_after = thread_cpu(api_cpu)
+    per_thread = sorted(
+        ((t - threads_before.get(tid, 0.0), tid) for tid, t in threads_after.items()), reverse=True
+    )
     lags = lag.stop()
     with psycopg.connect(database_url, autocommit=True) as conn:
         delivered = conn.execute(
@@ -208,6 +218,13 @@ def main(count: int) -> None:
     print(
         f"status callbacks: {rate:.0f}/s ({rate / bare_rate:.0%} of the bare handler),"
         f" p99 {latency_p99:.1f} ms; API process CPU {cpu_per_callback * 1e6:.0f} µs per callback"
+    )
+    print(
+        "API CPU per callback by thread (µs; 'main' runs the event loop): "
+        + ", ".join(
+            f"{'main' if tid == api.pid else tid} {used / (rate * SECONDS) * 1e6:.0f}"
+            for used, tid in per_thread[:6]
+        )
     )
     print(
         "read-model lag (log position recorded -> projected, sampled every 10 ms):"

@@ -22,7 +22,7 @@ from interfaces.api.limits import HeaderLimits
 from interfaces.api.options import AllowEveryMethod
 from interfaces.api.responses import errors
 from interfaces.api.sms import SmsController
-from interfaces.api.webhooks import TwilioSignatures, WebhookController
+from interfaces.api.webhooks import StatusWebhook, TwilioSignatures, WebhookController
 from interfaces.bootstrap import Herald
 
 FOLLOWER_STOP_TIMEOUT = 30.0  # seconds; it stops after its current batch
@@ -60,15 +60,16 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             follower.join(FOLLOWER_STOP_TIMEOUT)
 
     settings = herald.settings
+    signatures = TwilioSignatures(settings.public_url, herald.twilio_credentials)
     services: dict[str, object] = {
         "campaigns": herald.campaigns,
         "sms": herald.sms,
         "directory": herald.directory,
         "queries": herald.queries,
+        "status_webhook": StatusWebhook(signatures, herald.status_callbacks),
         "audit": herald.audit,
         "consents": herald.consents,
-        "status_callbacks": herald.status_callbacks,
-        "signatures": TwilioSignatures(settings.public_url, herald.twilio_credentials),
+        "signatures": signatures,
         "inbound": herald.inbound,
         "conversations": herald.conversations,
         "sms_wait_seconds": settings.sms_wait_seconds,
