@@ -17,8 +17,11 @@ LIVE_SCHEMA = "herald"  # where the read models the API and analysts use live
 
 class Writes:
     """The projector's cursor for handlers: runs of the same statement are sent together
-    with `executemany` (pipelined), which is what lets a batch of thousands of events be
-    applied in one short transaction. Statements still run in the order they were given.
+    with `executemany`, and every statement of a batch goes in one pipeline (one round trip,
+    not one per statement: a message's Created, Queued and StatusReported alternate in the
+    log), which is what lets a batch of thousands of events be applied in one short
+    transaction. Statements still run in the order they were given; a COPY or a query
+    waits for what was sent before it.
 
     Handlers name the live tables (`herald.…`); a rebuild builds the same tables in a
     schema of its own beside them, and its statements are pointed there, in this one place."""
@@ -28,6 +31,7 @@ class Writes:
         self.schema = schema
         self._sql: str | None = None
         self._rows: list[Sequence[Any] | dict[str, Any]] = []
+        self._pipeline: Any = None
 
     def in_schema(self, sql: str) -> str:
         return sql if self.schema == LIVE_SCHEMA else sql.replace("herald.", f"{self.schema}.")
@@ -41,15 +45,30 @@ class Writes:
 
     def flush(self) -> None:
         if self._sql is not None and self._rows:
+            if self._pipeline is None:
+                self._pipeline = self.cur.connection.pipeline()
+                self._pipeline.__enter__()
             self.cur.executemany(self._sql, self._rows)  # type: ignore[arg-type]
         self._sql, self._rows = None, []
 
+    def finish(self, error: BaseException | None = None) -> None:
+        """Send what is left and wait for every statement's result (raising the first
+        error); after `error`, only end the pipeline."""
+        if error is None:
+            self.flush()
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            if error is None:
+                pipeline.__exit__(None, None, None)
+            else:
+                pipeline.__exit__(type(error), error, error.__traceback__)
+
     def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        self.flush()
+        self.finish()
         return self.cur.execute(self.in_schema(sql), params).fetchall()  # type: ignore[arg-type]
 
     def copy(self, sql: str) -> Any:
-        self.flush()
+        self.finish()  # COPY cannot run in a pipeline
         return self.cur.copy(self.in_schema(sql))  # type: ignore[arg-type]
 
 
@@ -71,13 +90,17 @@ ANALYZE_AFTER = 10_000  # recipients added in one batch of events
 def apply_events(cur: Cursor[Any], events: Sequence[Any], schema: str = LIVE_SCHEMA) -> None:
     writes = Writes(cur, schema)
     added = 0
-    for event in events:
-        handler = HANDLERS.get(type(event).__qualname__)
-        if handler is not None:
-            handler(writes, event)
-        if type(event).__qualname__ == "RecipientBatch.Created":
-            added += event.size
-    writes.flush()
+    try:
+        for event in events:
+            handler = HANDLERS.get(type(event).__qualname__)
+            if handler is not None:
+                handler(writes, event)
+            if type(event).__qualname__ == "RecipientBatch.Created":
+                added += event.size
+    except BaseException as error:
+        writes.finish(error)
+        raise
+    writes.finish()
     if added >= ANALYZE_AFTER:
         # Fresh statistics at once, or the planner may page a new large campaign's
         # recipients with a bitmap scan and a sort of all of them (20 ms instead of 0.1 ms)

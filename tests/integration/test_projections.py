@@ -77,12 +77,22 @@ def test_counts_follow_any_change_to_recipient_statuses(herald: Herald, tenant: 
         assert rows is not None and rows[0] == 0
 
 
+# A count of 0 is no count to any reader; the triggers leave one where a rebuild's recount
+# has none (projections/rebuild.py, projections/checksums.py).
+MEANINGFUL = {"campaign_status_counts": " WHERE n <> 0"}
+
+
 def snapshot(herald: Herald) -> dict[str, list[tuple[Any, ...]]]:
     with herald.pool.connection() as conn:
         return {
-            t: sorted(map(repr, conn.execute(f"SELECT * FROM herald.{t}").fetchall()))
+            t: sorted(
+                map(
+                    repr,
+                    conn.execute(f"SELECT * FROM herald.{t}{MEANINGFUL.get(t, '')}").fetchall(),  # type: ignore[arg-type]
+                )
+            )
             for t in TABLES
-        }  # type: ignore[misc]
+        }
 
 
 def test_rebuild_replays_the_log_into_the_same_tables(herald: Herald, tenant: Tenant) -> None:
