@@ -70,6 +70,7 @@ def config_for(tenant: FuzzTenant) -> str:
         "body.from_number": "numbers",
         "path.campaign_id": "campaigns",
         "path.message_id": "messages",
+        "path.agent_id": "agents",
     }
     lines = [CONFIG.read_text(), ""]
     lines += [

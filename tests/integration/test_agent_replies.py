@@ -127,13 +127,20 @@ def answered(world: SendingWorld, tenant: Tenant, phone: str) -> dict[str, Any]:
 
 
 def test_a_webhook_answer_goes_back_to_the_phone_at_night_through_the_dispatcher(
-    night: SendingWorld, tenant: Tenant, hook: tuple[LocalServer, Switchable]
+    night: SendingWorld,
+    tenant: Tenant,
+    hook: tuple[LocalServer, Switchable],
+    figure: Callable[[str], None],
 ) -> None:
     server, _ = hook
     set_responder(night, tenant, "webhook", server.url + "/reception")
     phone = "+447386100101"
+    started = time.monotonic()
     text_in(night, tenant, phone, "Can I book a cleaning on Tuesday?")
-    [answer] = wait_until(lambda: sent_to(night, tenant, phone), timeout=20)
+    [answer] = wait_until(lambda: sent_to(night, tenant, phone), timeout=20, every=0.02)
+    figure(
+        f"reply texted in -> webhook answer at the simulator: {time.monotonic() - started:.2f} s"
+    )
     assert answer["body"] == "Tuesday at 10 is free."  # at 22:30, in quiet hours: not held
     [request] = server.received
     assert request.path == "/reception"
