@@ -44,6 +44,9 @@ SCHEMA_LOCK_KEY = LOCK_KEY + 1  # held while the schema's DDL runs
 REBUILD_LOCK_KEY = LOCK_KEY + 2  # a rebuild's own projection, beside the live one
 
 
+E164_SHAPE = re.compile(r"\+[0-9]{1,15}")
+
+
 def status_rank_sql() -> str:
     """`herald.status_rank(status)`, the order in which handlers move a status forward,
     generated from domain/status.py's RANK so that SQL and Python cannot disagree. A status
@@ -245,6 +248,8 @@ class Projector:
         """Why each of these phones may not be sent to, by phone (domain.consent.refusal):
         opted out, or without an opt-in record while the account requires one."""
         wanted = list(dict.fromkeys(phones))
+        # Only an E.164 phone can have a consent; anything else (NUL…) is never sent to.
+        storable = [phone for phone in wanted if E164_SHAPE.fullmatch(phone)]
         with self.pool.connection() as conn:
             row = conn.execute(
                 "SELECT require_opt_in FROM herald.accounts WHERE account_id = %s", (account_id,)
@@ -255,7 +260,7 @@ class Projector:
                 for phone, opted_out, has_opt_in in conn.execute(
                     "SELECT phone, opted_out, has_opt_in FROM herald.consents"
                     " WHERE account_id = %s AND phone = ANY(%s)",
-                    (account_id, wanted),
+                    (account_id, storable),
                 )
             }
         refused = {}

@@ -18,6 +18,7 @@ from litestar import Request
 from litestar.exceptions import SerializationException
 
 from application.errors import ApplicationError, ValidationFailed, problem
+from domain.text import escaped
 from interfaces.api.duplicate_keys import has_duplicate_keys
 
 # No request needs more than a few levels (a campaign: body, recipients, recipient,
@@ -88,6 +89,18 @@ def collect_problems(value: Any, tp: Any, path: str, out: list[dict[str, Any]]) 
                     out.append(problem(field_path, None, "required", "is required"))
                 continue
             collect_problems(value[field.encode_name], field.type, field_path, out)
+        if tp.__struct_config__.forbid_unknown_fields:
+            known = {field.encode_name for field in msgspec.structs.fields(tp)}
+            for name in value:
+                if name not in known:
+                    out.append(
+                        problem(
+                            _join(path, escaped(name)),
+                            _shown(value[name]),
+                            "unknown_field",
+                            "is not a field of this request",
+                        )
+                    )
         return
     item_type = _optional_struct_list(tp)
     if item_type is not None and isinstance(value, list):

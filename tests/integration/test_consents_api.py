@@ -226,6 +226,24 @@ def test_an_unknown_field_in_a_row_is_refused(client: Client, tenant: Tenant) ->
     body = {"opt_ins": [opt_in("+447111200084", consent="yes")]}
     answer = client.post("/v1/consents/import", json=body, headers=tenant.headers)
     assert answer.status_code == 422, answer.text
+    (detail,) = answer.json()["error"]["details"]
+    assert (detail["field"], detail["value"], detail["code"]) == (
+        "opt_ins[0].consent",
+        "yes",
+        "unknown_field",
+    )
+
+
+@pytest.mark.parametrize("policy", [False, True])
+def test_a_recipient_phone_postgresql_cannot_hold_is_refused_not_a_500(
+    client: Client, tenant: Tenant, policy: bool
+) -> None:
+    set_policy(client, tenant, {"require_opt_in": policy})
+    recipients = [{"phone": "+44711\u0000", "variables": {}}, {"phone": "+447111200085"}]
+    body = campaign_body(tenant, recipients=recipients, on_invalid="skip", schedule_type="draft")
+    answer = client.post("/v1/sms/campaigns", json=body, headers=tenant.headers)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["skipped"][0]["index"] == 0
 
 
 def test_more_opt_ins_than_one_import_takes_are_refused(client: Client, tenant: Tenant) -> None:
