@@ -66,6 +66,7 @@ class Settings:
     openai_model: str = "gpt-4o-mini"
     openai_api_key: str = ""
     responder_timeout: float = 20.0
+    dashboard_secret: str = ""  # signs dashboard CSRF tokens and sign-in links; random if unset
 
     @property
     def policy(self) -> Policy:
@@ -111,4 +112,5 @@ def from_env() -> Settings:
         openai_model=env.get("HERALD_OPENAI_MODEL") or defaults.openai_model,
         openai_api_key=env.get("HERALD_OPENAI_API_KEY", defaults.openai_api_key),
         responder_timeout=float(env.get("HERALD_RESPONDER_TIMEOUT", defaults.responder_timeout)),
+        dashboard_secret=env.get("HERALD_DASHBOARD_SECRET", ""),
     )

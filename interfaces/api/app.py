@@ -24,6 +24,8 @@ from interfaces.api.responses import errors
 from interfaces.api.sms import SmsController
 from interfaces.api.webhooks import StatusWebhook, TwilioSignatures, WebhookController
 from interfaces.bootstrap import Herald
+from interfaces.dashboard import dashboard_router, root, template_config
+from interfaces.dashboard.auth import dashboard_secret, viewer_of
 
 FOLLOWER_STOP_TIMEOUT = 30.0  # seconds; it stops after its current batch
 API_KEY = "apiKey"  # the OpenAPI security scheme every operation but health requires
@@ -87,16 +89,23 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
             ConversationController,
             AuditController,
             ConsentController,
+            root,
+            dashboard_router(dashboard_secret(settings)),
         ],
+        template_config=template_config(),
         dependencies={
             **{name: _provide(service) for name, service in services.items()},
             "account_id": Provide(account_of, sync_to_thread=False),
+            "viewer": Provide(viewer_of, sync_to_thread=True),
+            "dashboard_secret": _provide(dashboard_secret(settings)),
         },
         # Headers are checked first, then the caller; only then is a body read.
         middleware=[
             HeaderLimits(),
             AllowEveryMethod(),
-            DefineMiddleware(ApiKeyAuthentication, exclude=["^/schema"], api_keys=herald.queries),
+            DefineMiddleware(
+                ApiKeyAuthentication, exclude=["^/schema", "^/dashboard"], api_keys=herald.queries
+            ),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         # For the create body's hook, which runs before dependencies are resolved.
