@@ -23,7 +23,7 @@ console = Console(stderr=True, soft_wrap=True)
 
 REQUIRED = ("phone", "source", "evidence")
 OPTIONAL = ("opted_in_at",)
-MAX_FILE_BYTES = 10 * 1024 * 1024  # 10,000 rows of generous evidence fit well within
+MAX_FILE_BYTES = 5 * 1024 * 1024  # 5,000 rows of the longest evidence (500 characters) fit
 
 
 def read_opt_ins(data: bytes) -> tuple[list[OptInRow], list[str], list[dict[str, Any]]]:

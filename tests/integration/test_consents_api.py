@@ -1,6 +1,8 @@
 """Opt-ins imported through the API and from CSV (all or none, every bad row named), a
 phone's consent and history, and the account policy "require an opt-in record"."""
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from application.consents import MAX_IMPORT_ROWS
 from domain.account import Account
 from interfaces.bootstrap import Herald
 from interfaces.cli import main
+from interfaces.cli_consents import MAX_FILE_BYTES
 from tests.conftest import now
 from tests.integration.conftest import Tenant, campaign_body
 
@@ -442,3 +445,34 @@ def test_the_policy_is_set_from_the_terminal(
     assert cli(database_url, "accounts", "require-opt-in", account).exit_code == 2
     shown = cli(database_url, "consents", "show", "+447111200150", "--account", account)
     assert shown.exit_code == 0 and "no record" in shown.output
+
+
+def test_the_largest_import_is_recorded_in_one_go(
+    client: Client, tenant: Tenant, figure: Callable[[str], None]
+) -> None:
+    rows = [opt_in(f"+4471114{i:05d}") for i in range(MAX_IMPORT_ROWS)]
+    started = time.perf_counter()
+    answer = import_(client, tenant, rows)
+    took = time.perf_counter() - started
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["imported"] == MAX_IMPORT_ROWS
+    assert consent(client, tenant, f"+4471114{MAX_IMPORT_ROWS - 1:05d}")["has_opt_in"] is True
+    figure(
+        f"importing {MAX_IMPORT_ROWS} opt-ins ({2 * MAX_IMPORT_ROWS} events, one transaction): {took:.1f} s"
+    )
+
+
+def test_a_csv_file_too_large_or_with_too_many_lines_is_refused(
+    tmp_path: Path, database_url: str, tenant: Tenant
+) -> None:
+    account = str(tenant.account_id)
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(b"phone,source,evidence\n" + b"x" * MAX_FILE_BYTES)
+    done = cli(database_url, "consents", "import", str(huge), "--account", account)
+    assert done.exit_code == 1 and "too_large" not in done.output and "at most" in done.output
+    many = tmp_path / "many.csv"
+    lines = [f"+4471115{i:05d},form,row {i}" for i in range(MAX_IMPORT_ROWS + 1)]
+    many.write_text("phone,source,evidence\n" + "\n".join(lines) + "\n")
+    done = cli(database_url, "consents", "import", str(many), "--account", account)
+    assert done.exit_code == 1, done.output
+    assert f"at most {MAX_IMPORT_ROWS} per import" in done.output
