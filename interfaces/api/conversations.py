@@ -6,6 +6,7 @@ from uuid import UUID
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from application.constraints import LINE_PATTERN
 from application.errors import NotFound, ValidationFailed
 from application.fields import text_problems
 from domain import ids
@@ -15,6 +16,9 @@ from interfaces.api.responses import AUTHENTICATED, errors
 from projections.conversations import ConversationDetailView, ConversationPage, ConversationQueries
 
 Limit = Annotated[int, Parameter(ge=1, le=1000)]
+# What a filter may be (checked by the controller, published here): what a stored phone or
+# sender number can be, printable and not blank.
+Filter = Annotated[str, Parameter(min_length=1, max_length=PHONE_CHARS, pattern=LINE_PATTERN)]
 
 
 class ConversationController(Controller):
@@ -33,8 +37,8 @@ class ConversationController(Controller):
         self,
         account_id: UUID,
         conversations: ConversationQueries,
-        phone: str | None = None,
-        number: str | None = None,
+        phone: Filter | None = None,
+        number: Filter | None = None,
         cursor: str | None = None,
         limit: Limit = 100,
     ) -> ConversationPage:
