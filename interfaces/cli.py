@@ -271,6 +271,7 @@ def simulator(host: str, port: int) -> None:
 def up(host: str, port: int) -> None:
     """Everything on one machine for a first look; prints the URL and a demo API key."""
     from interfaces.api.app import FOLLOWER_STOP_TIMEOUT
+    from interfaces.dashboard.auth import dashboard_secret as dashboard_secret_of
     from interfaces.demo import demo_account
     from interfaces.dispatcher import DispatcherProcess
     from interfaces.server import run_api
@@ -310,6 +311,12 @@ def up(host: str, port: int) -> None:
         stack.callback(dispatcher.stop)
         demo = demo_account(herald)
         url = f"http://{host}:{port}"
+        console.print(f"Dashboard: [bold]{url}/dashboard/[/bold]")
+        if demo is not None:
+            from interfaces.dashboard.auth import sign_in_link
+
+            link = sign_in_link(url, dashboard_secret_of(herald.settings), demo.key)
+            console.print(f"Sign in to the demo account (link valid for an hour): {link}")
         console.print(f"Herald is up at [bold]{url}[/bold] (OpenAPI: {url}/schema)")
         if demo is None:
             console.print(

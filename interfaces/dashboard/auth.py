@@ -18,6 +18,7 @@ from uuid import UUID
 
 from litestar import Request
 
+from domain import ids
 from interfaces.settings import Settings
 from projections.queries import Queries
 
@@ -82,3 +83,10 @@ def key_of_link(secret: str, token: str, now: float | None = None) -> UUID | Non
         return UUID(hex=key_hex)
     except ValueError:
         return None
+
+
+def sign_in_link(base_url: str, secret: str, key: str) -> str:
+    """A link signing in with `key` (`KEY_ID:KEY_SECRET`), naming only the key's id."""
+    key_id = ids.parse_public_id(ids.KEY, key.partition(":")[0])
+    assert key_id is not None
+    return f"{base_url}/dashboard/signin/link?token={link_token(secret, key_id)}"

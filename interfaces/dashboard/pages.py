@@ -41,6 +41,7 @@ from interfaces.dashboard.auth import Viewer, key_of_link, sign_in
 from projections.queries import Queries
 from projections.views import CampaignView
 
+DEFAULT_TEMPLATE = "Hi {{name}}, this is Acme Dental. Reply STOP to opt out."
 PAGE_SIZE = 20  # campaigns, rendered messages and recipients per page
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a CSV larger than this is refused, naming the limit
 ACTIVE = {CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED}
@@ -247,7 +248,8 @@ class DashboardController(Controller):
                 "agents": queries.agents(viewer.account_id),
                 "numbers": queries.numbers(viewer.account_id),
                 "form_key": uuid4().hex,
-                "template": template_report(""),
+                "template": template_report(DEFAULT_TEMPLATE),
+                "default_template": DEFAULT_TEMPLATE,
                 "max_upload_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
             },
         )

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from domain import ids
 from interfaces.api.app import create_app
 from interfaces.bootstrap import Herald
+from interfaces.dashboard.auth import dashboard_secret, link_token, sign_in_link
 from tests.integration.conftest import Tenant
 
 
@@ -201,3 +203,22 @@ def test_cancel_a_scheduled_campaign_and_another_accounts_campaign_is_not_found(
         refused = stranger.post(f"{url}/cancel", data={"_csrf_token": csrf(stranger)})
         assert refused.status_code == 404
         assert stranger.get("/dashboard/campaigns/smsc_nonsense").status_code == 404
+
+
+def test_herald_ups_sign_in_link_names_the_key_not_its_secret_and_expires(
+    browser: TestClient,  # type: ignore[type-arg]
+    herald: Herald,
+    tenant: Tenant,
+) -> None:
+    secret = dashboard_secret(herald.settings)
+    link = sign_in_link("", secret, tenant.key)
+    assert tenant.key.split(":")[1] not in link
+    tampered = link[:-3] + ("aaa" if not link.endswith("aaa") else "bbb")
+    assert browser.get(tampered, follow_redirects=False).status_code == 401
+    key_id = ids.parse_public_id(ids.KEY, tenant.key.split(":")[0])
+    assert key_id is not None
+    expired = "/dashboard/signin/link?token=" + link_token(secret, key_id, now=0)
+    assert browser.get(expired, follow_redirects=False).status_code == 401
+    signed_in = browser.get(link, follow_redirects=False)
+    assert signed_in.headers["location"] == "/dashboard/"
+    assert browser.get("/dashboard/").status_code == 200
