@@ -163,12 +163,18 @@ class Planning:
         if not cursor:
             return []
         plan = _Plan(end, cursor, mps, self.margin, Policies(self.read_models))
-        self._plan_messages(plan, now)
-        for campaign in self.work.running_campaigns(list(cursor)):
-            self._plan_campaign(plan, campaign, now)
-        if not plan.planned and not plan.suppressed:
-            return []
-        return self._record(plan)
+        try:
+            self._plan_messages(plan, now)
+            for campaign in self.work.running_campaigns(list(cursor)):
+                self._plan_campaign(plan, campaign, now)
+            if not plan.planned and not plan.suppressed:
+                return []
+            return self._record(plan)
+        except BaseException:
+            # Nothing of this plan is submitted: a hold kept would stall a cancel or an
+            # opt-out of its campaign or account for as long as this process lives.
+            self._let_go(plan)
+            raise
 
     def _plan_messages(self, plan: _Plan, now: datetime) -> None:
         """Single sends and retries due on the numbers; those whose phone opted out since
@@ -179,15 +185,32 @@ class Planning:
             if (message := self.store.find(Message, message_id)) is not None
             and may_attempt(message)
         ]
-        guarded = {a for a in {m.account_id for m in due} if self.work.hold_account(a)}
-        # Read once the accounts are guarded: no opt-out of theirs commits until let go.
-        opted_out = {
-            (account_id, phone)
-            for account_id in guarded
-            for phone in self.read_models.opted_out(
-                account_id, [m.to for m in due if m.account_id == account_id]
-            )
-        }
+        guarded: set[UUID] = set()
+        try:
+            for account_id in {m.account_id for m in due}:
+                if self.work.hold_account(account_id):
+                    guarded.add(account_id)
+            # Read once the accounts are guarded: no opt-out of theirs commits until let go.
+            opted_out = {
+                (account_id, phone)
+                for account_id in guarded
+                for phone in self.read_models.opted_out(
+                    account_id, [m.to for m in due if m.account_id == account_id]
+                )
+            }
+            self._take_messages(plan, due, guarded, opted_out, now)
+        finally:
+            for account_id in guarded:
+                self.work.let_go_account(account_id)  # the hold taken to plan
+
+    def _take_messages(
+        self,
+        plan: _Plan,
+        due: list[Message],
+        guarded: set[UUID],
+        opted_out: set[tuple[UUID, str]],
+        now: datetime,
+    ) -> None:
         for message in due:
             if message.account_id not in guarded:
                 continue  # an opt-out of the account is being recorded: next plan
@@ -209,8 +232,6 @@ class Planning:
             self.work.hold_account(message.account_id, check=False)  # one per submission
             plan.accounts[message.account_id] += 1
             plan.take(message)
-        for account_id in guarded:
-            self.work.let_go_account(account_id)  # the hold taken to plan
 
     def _plan_campaign(self, plan: _Plan, campaign: CampaignToSend, now: datetime) -> None:
         """A running campaign's next recipients on the numbers; its quiet-hours hold news."""
@@ -221,9 +242,29 @@ class Planning:
         }
         if not budgets or not self.work.hold(campaign.campaign_id):
             return
-        if not self.work.hold_account(campaign.account_id):
+        try:
+            guarded = self.work.hold_account(campaign.account_id)
+        except BaseException:
+            self.work.let_go(campaign.campaign_id)
+            raise
+        if not guarded:
             self.work.let_go(campaign.campaign_id)  # an opt-out is being recorded: next plan
             return
+        try:
+            sending, quiet = self._take_recipients(plan, campaign, budgets, now)
+        finally:
+            self.work.let_go(campaign.campaign_id)  # the holds taken to plan
+            self.work.let_go_account(campaign.account_id)
+        if sending and campaign.held_until is not None:
+            _quietly(self.campaigns.end_hold, campaign.campaign_id)
+        elif quiet is not None and not sending and campaign.held_until != quiet:
+            _quietly(self.campaigns.hold_for_quiet_hours, campaign.campaign_id, quiet)
+
+    def _take_recipients(
+        self, plan: _Plan, campaign: CampaignToSend, budgets: dict[str, int], now: datetime
+    ) -> tuple[bool, datetime | None]:
+        """Plan the campaign's due recipients: whether any is to be sent, and else until when
+        quiet hours hold them."""
         render = compile_template(campaign.message_template)
         quiet: datetime | None = None  # with nothing planned: until when it waits
         sending = False
@@ -262,12 +303,18 @@ class Planning:
             plan.held[campaign.campaign_id] += 1
             self.work.hold_account(campaign.account_id, check=False)
             plan.accounts[campaign.account_id] += 1
-        self.work.let_go(campaign.campaign_id)  # the hold taken to plan
-        self.work.let_go_account(campaign.account_id)
-        if sending and campaign.held_until is not None:
-            _quietly(self.campaigns.end_hold, campaign.campaign_id)
-        elif quiet is not None and not sending and campaign.held_until != quiet:
-            _quietly(self.campaigns.hold_for_quiet_hours, campaign.campaign_id, quiet)
+        return sending, quiet
+
+    def _let_go(self, plan: _Plan) -> None:
+        """The holds taken for the plan's submissions, none of which will be made."""
+        for campaign_id, count in plan.held.items():
+            for _ in range(count):
+                self.work.let_go(campaign_id)
+        for account_id, count in plan.accounts.items():
+            for _ in range(count):
+                self.work.let_go_account(account_id)
+        plan.held.clear()
+        plan.accounts.clear()
 
     def _record(self, plan: _Plan) -> list[Planned]:
         try:
@@ -276,12 +323,7 @@ class Planning:
             # Another dispatcher recorded some of these first (it held the number before
             # our lease): plan again next time from fresh read models.
             log.warning("plan_conflict", planned=len(plan.planned))
-            for campaign_id, count in plan.held.items():
-                for _ in range(count):
-                    self.work.let_go(campaign_id)
-            for account_id, count in plan.accounts.items():
-                for _ in range(count):
-                    self.work.let_go_account(account_id)
+            self._let_go(plan)
             self.read_models.catch_up()
             return []
         self.read_models.catch_up(until=position)
