@@ -26,6 +26,7 @@ from interfaces.api.webhooks import StatusWebhook, TwilioSignatures, WebhookCont
 from interfaces.bootstrap import Herald
 from interfaces.dashboard import dashboard_router, root, template_config
 from interfaces.dashboard.auth import dashboard_secret, viewer_of
+from projections.timeline import OutcomeTimeline
 
 FOLLOWER_STOP_TIMEOUT = 30.0  # seconds; it stops after its current batch
 API_KEY = "apiKey"  # the OpenAPI security scheme every operation but health requires
@@ -75,6 +76,7 @@ def create_app(herald: Herald, follow_projection: bool = True) -> Litestar:
         "inbound": herald.inbound,
         "conversations": herald.conversations,
         "sms_wait_seconds": settings.sms_wait_seconds,
+        "timeline": OutcomeTimeline(herald.queries.pool),
     }
     return Litestar(
         route_handlers=[

@@ -39,6 +39,7 @@ from interfaces.api.auth import authenticate
 from interfaces.api.errors import NotAuthorized
 from interfaces.dashboard.auth import Viewer, key_of_link, sign_in
 from projections.queries import Queries
+from projections.timeline import OutcomeTimeline, Timeline
 from projections.views import CampaignView
 
 DEFAULT_TEMPLATE = "Hi {{name}}, this is Acme Dental. Reply STOP to opt out."
@@ -305,11 +306,12 @@ class DashboardController(Controller):
         campaign_id: str,
         viewer: Viewer,
         queries: Queries,
+        timeline: OutcomeTimeline,
         status: str | None = None,
         cursor: str | None = None,
         notice: str | None = None,
     ) -> Template:
-        context = _campaign_context(queries, viewer, campaign_id, status, cursor)
+        context = _campaign_context(queries, viewer, campaign_id, status, cursor, timeline)
         return Template("campaign.html", context={**context, "notice": notice})
 
     @get("/campaigns/{campaign_id:str}/live", sync_to_thread=True)
@@ -318,13 +320,14 @@ class DashboardController(Controller):
         campaign_id: str,
         viewer: Viewer,
         queries: Queries,
+        timeline: OutcomeTimeline,
         status: str | None = None,
         cursor: str | None = None,
     ) -> Template:
         """The part of a campaign's page that moves, polled every second while it runs."""
         return Template(
             "_campaign_live.html",
-            context=_campaign_context(queries, viewer, campaign_id, status, cursor),
+            context=_campaign_context(queries, viewer, campaign_id, status, cursor, timeline),
         )
 
     @post("/campaigns/{campaign_id:str}/{action:str}", sync_to_thread=True)
@@ -352,6 +355,32 @@ class DashboardController(Controller):
             notice = error.message
         query = f"?{urlencode({'notice': notice})}" if notice else ""
         return Redirect(f"/dashboard/campaigns/{view.campaign_id}{query}")
+
+
+def chart(timeline: Timeline | None, width: int = 640, height: int = 160) -> dict[str, Any] | None:
+    """An SVG line chart's points: delivered, failed and pending over time."""
+    if timeline is None:
+        return None
+    top = max(max(timeline.pending), max(timeline.delivered), max(timeline.failed), 1)
+    start, end = timeline.at[0], timeline.at[-1]
+    span = max((end - start).total_seconds(), 0.001)
+
+    def points(values: list[int]) -> str:
+        return " ".join(
+            f"{(at - start).total_seconds() / span * width:.1f},{height - v / top * height:.1f}"
+            for at, v in zip(timeline.at, values, strict=True)
+        )
+
+    return {
+        "width": width,
+        "height": height,
+        "delivered": points(timeline.delivered),
+        "failed": points(timeline.failed),
+        "pending": points(timeline.pending),
+        "start": start,
+        "end": end,
+        "top": top,
+    }
 
 
 def _page_number(value: Any) -> int:
@@ -387,9 +416,18 @@ def _preview_context(
 
 
 def _campaign_context(
-    queries: Queries, viewer: Viewer, campaign_id: str, status: str | None, cursor: str | None
+    queries: Queries,
+    viewer: Viewer,
+    campaign_id: str,
+    status: str | None,
+    cursor: str | None,
+    timeline: OutcomeTimeline,
 ) -> dict[str, Any]:
     view = _owned(queries, viewer, campaign_id)
+    outcomes = None
+    if view.status not in ACTIVE and view.status != CampaignStatus.DRAFT:
+        sendable = view.total_count - view.suppressed_count - view.cancelled_count
+        outcomes = timeline.of(_campaign_uuid(campaign_id), sendable)
     chosen = status if status in set(RecipientStatus) else None
     page = queries.recipients(_campaign_uuid(campaign_id), chosen, cursor, PAGE_SIZE * 5)
     query = {k: v for k, v in (("status", chosen), ("cursor", cursor)) if v}
@@ -404,4 +442,5 @@ def _campaign_context(
         "query": urlencode(query),
         "next_query": urlencode(next_query) if next_query else None,
         "retryable": queries.retryable_failures(_campaign_uuid(campaign_id)),
+        "chart": chart(outcomes),
     }

@@ -72,6 +72,7 @@ def test_paste_preview_a_bad_row_launch_and_watch_it_finish(
     # htmx polls the live part every second until the campaign is done.
     page.wait_for_selector("#campaign-status:text-is('done')", timeout=120_000)
     assert page.inner_text("#delivered-count") == "3"
+    page.wait_for_selector("#outcomes-chart svg polyline")
     page.screenshot(path=str(screenshots / "finished-campaign.png"), full_page=True)
     api = httpx.get(
         f"{stack.api_url}/v1/sms/campaigns/{campaign_id}",
