@@ -77,7 +77,9 @@ class WebhookController(Controller):
         status_webhook: StatusWebhook,
     ) -> Response[Any]:
         # Parsed here rather than by Litestar's form extractor: a fifth of the time per call.
-        data = dict(parse_qsl((await request.body()).decode(errors="replace")))
+        # Blank values are kept: Twilio signs every parameter it posts, blank ones included.
+        body = (await request.body()).decode(errors="replace")
+        data = dict(parse_qsl(body, keep_blank_values=True))
         if not request.headers.get("x-twilio-signature"):
             return forged()
         uuid = ids.parse_public_id(ids.MESSAGE, message_id)

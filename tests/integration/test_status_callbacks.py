@@ -108,6 +108,18 @@ def test_forged_missing_and_wrong_url_signatures_are_403_and_record_nothing(
     )
 
 
+def test_a_callback_with_blank_parameters_is_accepted_as_signed(
+    world: SendingWorld, sender: Tenant
+) -> None:
+    """Twilio posts (and signs) parameters with blank values too, e.g. an empty From."""
+    message = single(world, sender)
+    before = history(world, message["message_id"])
+    params = callback_params(message, "delivered", From="", ErrorCode="")
+
+    assert post_callback(world, message["message_id"], params).status_code == 204
+    wait_until(lambda: history(world, message["message_id"]) == before + 1)
+
+
 def test_callback_for_an_unknown_message_is_404_and_records_nothing(
     world: SendingWorld, sender: Tenant
 ) -> None:
