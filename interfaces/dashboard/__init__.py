@@ -21,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from interfaces.dashboard.auth import SignInRequired
+from interfaces.dashboard.conversations import ConversationPages
 from interfaces.dashboard.pages import DashboardController
 
 HERE = Path(__file__).parent
@@ -61,7 +62,11 @@ def dashboard_router(secret: str) -> Router:
     )
     return Router(
         path="/",
-        route_handlers=[DashboardController, Router("/dashboard", route_handlers=[static])],
+        route_handlers=[
+            DashboardController,
+            ConversationPages,
+            Router("/dashboard", route_handlers=[static]),
+        ],
         middleware=[session.middleware, DefineMiddleware(CSRFMiddleware, config=csrf)],
         exception_handlers={
             SignInRequired: _sign_in_required,

@@ -75,7 +75,8 @@ def key_of_link(secret: str, token: str, now: float | None = None) -> UUID | Non
     """The key a sign-in link names, if its signature holds and it has not expired."""
     key_hex, _, rest = token.partition(".")
     expires, _, mac = rest.partition(".")
-    if not hmac.compare_digest(mac, _mac(secret, f"{key_hex}.{expires}")):
+    expected = _mac(secret, f"{key_hex}.{expires}")
+    if not hmac.compare_digest(mac.encode(), expected.encode()):
         return None
     if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
         return None

@@ -87,6 +87,23 @@ def test_paste_preview_a_bad_row_launch_and_watch_it_finish(
     row = page.locator("#campaigns tr", has_text="Pasted in the browser")
     assert "dashboard" in row.inner_text() and "done" in row.inner_text()
 
+    # Ann replies: her conversation shows the campaign's message and her reply.
+    httpx.post(
+        f"{stack.sim_url}/_sim/inbound",
+        json={
+            "url": stack.api_url + "/webhooks/twilio/inbound",
+            "from": "+447111000001",
+            "to": tenant.number,
+            "body": "Thanks, see you then",
+        },
+        timeout=60,
+    ).raise_for_status()
+    page.click("header >> text=Conversations")
+    page.click("#conversations >> text=+447111000001")
+    thread = page.inner_text("#thread")
+    assert "Hi Ann, see you soon" in thread and "Thanks, see you then" in thread
+    assert thread.index("Hi Ann") < thread.index("Thanks, see you then")
+
 
 def test_upload_a_csv_unknown_placeholders_and_a_file_without_a_phone_column(
     page: Page, tenant: BrowserTenant, tmp_path: Path

@@ -219,6 +219,22 @@ def test_herald_ups_sign_in_link_names_the_key_not_its_secret_and_expires(
     assert key_id is not None
     expired = "/dashboard/signin/link?token=" + link_token(secret, key_id, now=0)
     assert browser.get(expired, follow_redirects=False).status_code == 401
+    for junk in ("é.1.é", "", "...", "\x00"):
+        answer = browser.get("/dashboard/signin/link", params={"token": junk})
+        assert answer.status_code == 401
     signed_in = browser.get(link, follow_redirects=False)
     assert signed_in.headers["location"] == "/dashboard/"
     assert browser.get("/dashboard/").status_code == 200
+
+
+def test_conversations_pages_for_an_account_without_any(
+    browser: TestClient,  # type: ignore[type-arg]
+    tenant: Tenant,
+) -> None:
+    sign_in(browser, tenant)
+    listed = browser.get("/dashboard/conversations/")
+    assert listed.status_code == 200 and "No conversations" in listed.text
+    odd = browser.get("/dashboard/conversations/", params={"phone": "+44\x00"})
+    assert odd.status_code == 200 and "No conversations" in odd.text
+    missing = browser.get("/dashboard/conversations/conv_00000000000000000000000000000000")
+    assert missing.status_code == 404
