@@ -46,7 +46,7 @@ DEFAULT_TEMPLATE = "Hi {{name}}, this is Acme Dental. Reply STOP to opt out."
 PAGE_SIZE = 20  # campaigns, rendered messages and recipients per page
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a CSV larger than this is refused, naming the limit
 ACTIVE = {CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED}
-ACTIONS = ("cancel", "pause", "resume", "retry")
+ACTIONS = ("launch", "cancel", "pause", "resume", "retry")
 
 
 def _campaign_uuid(campaign_id: str) -> UUID:

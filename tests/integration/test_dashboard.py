@@ -175,6 +175,30 @@ def test_the_form_submitted_twice_makes_one_campaign_that_the_api_agrees_with(
     assert re.search(r'id="total-count">2<', page.text)
     listed = browser.get("/dashboard/?status=draft")
     assert "Dashboard test" in listed.text and "src-dashboard" in listed.text
+    launched = browser.post(
+        f"{first.headers['hx-redirect']}/launch", data={"_csrf_token": csrf(browser)}
+    )
+    assert 'id="campaign-status">running<' in launched.text
+    assert browser.get("/dashboard/?status=draft").text.count("Dashboard test") == 0
+
+
+def test_preview_pages_of_rendered_messages_and_the_template_counter(
+    browser: TestClient,  # type: ignore[type-arg]
+    tenant: Tenant,
+) -> None:
+    sign_in(browser, tenant)
+    text = "\n".join(f"+4471110{i:05d}" for i in range(45))
+    second = submit(browser, form(tenant, recipients_text=text, page="2"))
+    assert second.status_code == 200
+    assert "+447111000020" in second.text and "+447111000019" not in second.text
+    assert "Page 2 of 3" in second.text
+    counter = browser.post(
+        "/dashboard/campaigns/template",
+        data={"message_template": "Zoë {{ first }} " + "x" * 600},
+        headers={"x-csrftoken": csrf(browser)},
+    )
+    assert "UCS-2 because of: <code>ë</code>" in counter.text
+    assert "<code>{{first}}</code>" in counter.text and "Over 600 characters" in counter.text
 
 
 def test_cancel_a_scheduled_campaign_and_another_accounts_campaign_is_not_found(
