@@ -76,9 +76,9 @@ def _swap_in(conn: Connection, builder: Projector) -> None:
 
 def _count_triggers(conn: Connection, enabled: bool) -> None:
     """The count triggers fire on every statement that touches recipients: in a replay,
-    every message event's. They made up most of a rebuild's time (1,100 events/s with them,
-    2,800/s without, measured on one workload), so the bulk of the log is replayed without
-    them and the counts are made once at the end (`_recount`)."""
+    every message event's (a message's status update ran 20-40% faster without them, in
+    docs/benchmarks.md). The bulk of the log is replayed without them and the counts are
+    made once at the end (`_recount`)."""
     action = "ENABLE" if enabled else "DISABLE"
     conn.execute(f"ALTER TABLE {REBUILD_SCHEMA}.recipients {action} TRIGGER USER")  # type: ignore[arg-type]
 
