@@ -280,24 +280,7 @@ class Planning:
             if wait is not None:
                 quiet = wait if quiet is None else min(wait, quiet)
                 continue
-            body = render(due.variables)
-            segments = count_segments(body)
-            plan.take(
-                Message(
-                    id=campaign_message_id(campaign.campaign_id, due.index, due.round),
-                    account_id=campaign.account_id,
-                    agent_id=campaign.agent_id,
-                    to=due.phone,
-                    from_number=due.from_number,
-                    body=body,
-                    segments=segments.count,
-                    encoding=segments.encoding,
-                    created_at=now,
-                    campaign_id=campaign.campaign_id,
-                    recipient_index=due.index,
-                    attempted_by=self.name,
-                )
-            )
+            plan.take(_recipient_message(campaign, due, render, now, attempted_by=self.name))
             sending = True
             self.work.hold(campaign.campaign_id, check=False)  # one per submission
             plan.held[campaign.campaign_id] += 1
@@ -335,13 +318,17 @@ class Planning:
         return plan.planned
 
 
-def _suppressed(
-    campaign: CampaignToSend, due: Due, render: Callable[[Any], str], now: datetime
+def _recipient_message(
+    campaign: CampaignToSend,
+    due: Due,
+    render: Callable[[Any], str],
+    now: datetime,
+    attempted_by: str | None = None,
 ) -> Message:
-    """A due recipient whose phone opted out: its message recorded as suppressed, never sent."""
+    """A due recipient's message: attempted by this dispatcher, or (without one) not sent."""
     body = render(due.variables)
     segments = count_segments(body)
-    message = Message(
+    return Message(
         id=campaign_message_id(campaign.campaign_id, due.index, due.round),
         account_id=campaign.account_id,
         agent_id=campaign.agent_id,
@@ -353,7 +340,15 @@ def _suppressed(
         created_at=now,
         campaign_id=campaign.campaign_id,
         recipient_index=due.index,
+        attempted_by=attempted_by,
     )
+
+
+def _suppressed(
+    campaign: CampaignToSend, due: Due, render: Callable[[Any], str], now: datetime
+) -> Message:
+    """A due recipient whose phone opted out: its message recorded as suppressed, never sent."""
+    message = _recipient_message(campaign, due, render, now)
     message.suppress(reason=OPTED_OUT, at=now)
     return message
 

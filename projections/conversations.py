@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool
 from application.inbound import NumberOwner
 from domain import ids
 from domain.account import default_help_text
-from projections.queries import decode_cursor, encode_cursor, fetch_rows
+from projections.queries import encode_cursor, fetch_rows, time_and_id_after
 from projections.threads import thread_entries, thread_sql
 from projections.views import ThreadEntry
 
@@ -120,15 +120,10 @@ class ConversationQueries:
         if number is not None:
             query += " AND number = %s"
             params += (number,)
-        parts = decode_cursor(cursor, 2) if cursor else None
-        if parts is not None:
-            try:
-                after = (datetime.fromisoformat(parts[0]), UUID(parts[1]))
-            except ValueError:
-                after = None
-            if after is not None:
-                query += " AND (last_activity_at, conversation_id) < (%s, %s)"
-                params += after
+        after = time_and_id_after(cursor)
+        if after is not None:
+            query += " AND (last_activity_at, conversation_id) < (%s, %s)"
+            params += after
         rows = fetch_rows(
             self.pool,
             query + " ORDER BY last_activity_at DESC, conversation_id DESC LIMIT %s",

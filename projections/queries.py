@@ -68,6 +68,18 @@ def decode_cursor(cursor: str, count: int) -> list[str] | None:
     return parts if len(parts) == count else None
 
 
+def time_and_id_after(cursor: str | None) -> tuple[datetime, UUID] | None:
+    """The (time, id) a newest-first page continues after; None for the first page or a
+    cursor that is not one."""
+    parts = decode_cursor(cursor, 2) if cursor else None
+    if parts is None:
+        return None
+    try:
+        return datetime.fromisoformat(parts[0]), UUID(parts[1])
+    except ValueError:
+        return None
+
+
 class Queries:
     def __init__(self, pool: ConnectionPool, price_per_segment: Decimal, currency: str) -> None:
         self.pool = pool
@@ -240,15 +252,10 @@ class Queries:
         if source is not None:
             query += " AND c.source = %s"
             params += (source,)
-        parts = decode_cursor(cursor, 2) if cursor else None
-        if parts is not None:
-            try:
-                after = (datetime.fromisoformat(parts[0]), UUID(parts[1]))
-            except ValueError:
-                after = None
-            if after is not None:
-                query += " AND (c.created_at, c.campaign_id) < (%s, %s)"
-                params += after
+        after = time_and_id_after(cursor)
+        if after is not None:
+            query += " AND (c.created_at, c.campaign_id) < (%s, %s)"
+            params += after
         rows = self._rows(
             query + " ORDER BY c.created_at DESC, c.campaign_id DESC LIMIT %s", (*params, limit + 1)
         )
