@@ -70,11 +70,11 @@ class SentAfterStop:
     opt_out: Fact
 
 
-def sent_after_stop(changes: Sequence[Fact], submissions: Iterable[Fact]) -> list[SentAfterStop]:
-    """Submissions made while the phone was opted out: after an opt-out was recorded and
-    before any later opt-in. `changes` are one phone's (and one account's)."""
+def sent_after_stop(changes: Sequence[Fact], history: Iterable[Fact]) -> list[SentAfterStop]:
+    """The submissions of `history` made while the phone was opted out: after an opt-out
+    was recorded and before any later opt-in. `changes` are one phone's (and account's)."""
     found = []
-    for submission in submissions:
+    for submission in filter(is_submission, history):
         held = consent_at(changes, submission.time, strictly_before=True)
         if held.status == "opted_out" and held.since is not None:
             found.append(SentAfterStop(submission, held.since))
