@@ -91,8 +91,9 @@ def test_the_whole_log_is_exported_as_valid_json_lines_in_order(
     expected = every_event(herald)
     assert [line["position"] for line in lines] == [p for p, _ in expected]
     assert f"{len(lines)} events exported" in done.stderr
-    batch = next(line for line in lines if line["topic"].endswith(":RecipientBatch.Created"))
-    assert len(batch["state"]["recipients"]) == 30  # decoded, as the domain reads it
+    batches = [line for line in lines if line["topic"].endswith(":RecipientBatch.Created")]
+    assert all(isinstance(b["state"]["recipients"], list) for b in batches)  # decoded
+    assert 30 in [len(b["state"]["recipients"]) for b in batches]
     opt_out = next(line for line in lines if line["topic"].endswith(":Consent.OptedOut"))
     assert opt_out["state"]["keyword"] == "STOP" and opt_out["version"] == 2
 
