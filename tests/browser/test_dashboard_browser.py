@@ -133,6 +133,12 @@ def test_upload_a_csv_unknown_placeholders_and_a_file_without_a_phone_column(
     preview(page)
     page.wait_for_selector("#form-errors:has-text('the file is empty')")
 
+    # Over the limit: said at once, before anything is uploaded.
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(b"phone,note\n" + b"+447111000011," + b"x" * (21 * 1024 * 1024) + b"\n")
+    page.set_input_files("#csv_file", str(huge))
+    page.wait_for_selector("#form-errors:has-text('the limit is 20 MB')")
+
 
 def test_schedule_then_cancel(page: Page, stack: Stack, tenant: BrowserTenant) -> None:
     sign_in(page, tenant)
