@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
+from litestar.datastructures import Cookie
 
 from domain import ids
 from interfaces.settings import Settings
@@ -25,6 +26,7 @@ from projections.queries import Queries
 # Used when HERALD_DASHBOARD_SECRET is not set: sessions and links last as long as the process.
 _PROCESS_SECRET = secrets.token_hex(32)
 LINK_SECONDS = 3600  # a sign-in link works for an hour
+BOUND_COOKIE = "herald_signed_in"
 
 
 class SignInRequired(Exception):
@@ -41,9 +43,14 @@ def dashboard_secret(settings: Settings) -> str:
     return settings.dashboard_secret or _PROCESS_SECRET
 
 
-def sign_in(request: Request[Any, Any, Any], account_id: UUID, key_id: UUID) -> None:
+def sign_in(request: Request[Any, Any, Any], account_id: UUID, key_id: UUID) -> Cookie:
+    """Litestar keeps the session id a request came with, so a session id planted in a
+    browser before it signs in would be signed in too: the session also holds a random
+    token, set in a cookie of its own by this answer only, and required with it."""
+    bound = secrets.token_urlsafe(32)
     request.clear_session()
-    request.set_session({"account_id": str(account_id), "key_id": str(key_id)})
+    request.set_session({"account_id": str(account_id), "key_id": str(key_id), "bound": bound})
+    return Cookie(key=BOUND_COOKIE, value=bound, httponly=True, samesite="lax", path="/")
 
 
 def viewer_of(request: Request[Any, Any, Any], queries: Queries) -> Viewer:
@@ -51,8 +58,11 @@ def viewer_of(request: Request[Any, Any, Any], queries: Queries) -> Viewer:
     session = request.session if "session" in request.scope else {}
     try:
         account_id, key_id = UUID(session["account_id"]), UUID(session["key_id"])
+        bound = str(session["bound"]).encode()
     except (KeyError, TypeError, ValueError):
         raise SignInRequired() from None
+    if not hmac.compare_digest(bound, request.cookies.get(BOUND_COOKIE, "").encode()):
+        raise SignInRequired()
     found = queries.api_key(key_id)
     if found is None or found[0] != account_id:
         request.clear_session()

@@ -189,8 +189,7 @@ class DashboardController(Controller):
             )
         key_id = ids.parse_public_id(ids.KEY, key.partition(":")[0])
         assert key_id is not None
-        sign_in(request, account_id, key_id)
-        return Redirect("/dashboard/")
+        return Redirect("/dashboard/", cookies=[sign_in(request, account_id, key_id)])
 
     @get("/signin/link", sync_to_thread=True)
     def signin_link(
@@ -204,8 +203,7 @@ class DashboardController(Controller):
                 context={"error": "That sign-in link has expired or is not valid."},
                 status_code=401,
             )
-        sign_in(request, found[0], key_id)
-        return Redirect("/dashboard/")
+        return Redirect("/dashboard/", cookies=[sign_in(request, found[0], key_id)])
 
     @post("/signout", sync_to_thread=False)
     def signout(self, request: Request[Any, Any, Any]) -> Redirect:

@@ -85,6 +85,12 @@ def test_pages_need_a_session_and_the_api_still_needs_its_key(
     assert listed.status_code == 200 and "No campaigns" in listed.text
     session = browser.cookies["herald_session"]
     assert tenant.key.split(":")[1] not in session
+    # The session id alone (one planted before signing in, say) is not signed in.
+    with TestClient(browser.app) as other:
+        other.cookies.set("herald_session", session)
+        assert other.get("/dashboard/", follow_redirects=False).status_code in (302, 303)
+        other.cookies.set("herald_signed_in", browser.cookies["herald_signed_in"])
+        assert other.get("/dashboard/", follow_redirects=False).status_code == 200
     browser.post("/dashboard/signout", data={"_csrf_token": csrf(browser)})
     page = browser.get("/dashboard/", follow_redirects=False)
     assert page.headers["location"] == "/dashboard/signin"
