@@ -23,6 +23,7 @@ from litestar.template.config import TemplateConfig
 from interfaces.dashboard.auth import SignInRequired
 from interfaces.dashboard.conversations import ConversationPages
 from interfaces.dashboard.pages import DashboardController
+from interfaces.dashboard.progress_events import ProgressEvents
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "herald_csrf"
@@ -64,6 +65,7 @@ def dashboard_router(secret: str) -> Router:
         path="/",
         route_handlers=[
             DashboardController,
+            ProgressEvents,
             ConversationPages,
             Router("/dashboard", route_handlers=[static]),
         ],

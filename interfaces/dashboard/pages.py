@@ -49,16 +49,16 @@ ACTIVE = {CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSE
 ACTIONS = ("launch", "cancel", "pause", "resume", "retry")
 
 
-def _campaign_uuid(campaign_id: str) -> UUID:
+def campaign_uuid(campaign_id: str) -> UUID:
     uuid = ids.parse_public_id(ids.CAMPAIGN, campaign_id)
     if uuid is None:
         raise NotFoundException(f"campaign {campaign_id} not found")
     return uuid
 
 
-def _owned(queries: Queries, viewer: Viewer, campaign_id: str) -> CampaignView:
+def owned_campaign(queries: Queries, viewer: Viewer, campaign_id: str) -> CampaignView:
     """The viewer's campaign; another account's is not found, as an unknown one."""
-    view = queries.campaign(viewer.account_id, _campaign_uuid(campaign_id))
+    view = queries.campaign(viewer.account_id, campaign_uuid(campaign_id))
     if view is None:
         raise NotFoundException(f"campaign {campaign_id} not found")
     return view
@@ -322,7 +322,8 @@ class DashboardController(Controller):
         status: str | None = None,
         cursor: str | None = None,
     ) -> Template:
-        """The part of a campaign's page that moves, polled every second while it runs."""
+        """The part of a campaign's page that moves, fetched again on each change pushed by
+        its Server-Sent Events (progress_events.py)."""
         return Template(
             "_campaign_live.html",
             context=_campaign_context(queries, viewer, campaign_id, status, cursor, timeline),
@@ -337,13 +338,13 @@ class DashboardController(Controller):
         queries: Queries,
         campaigns: Campaigns,
     ) -> Response[Any]:
-        view = _owned(queries, viewer, campaign_id)
+        view = owned_campaign(queries, viewer, campaign_id)
         if action not in ACTIONS:
             raise NotFoundException(f"no action {action}")
         notice = None
         try:
             if action == "retry":
-                retryable = queries.retryable_failures(_campaign_uuid(campaign_id))
+                retryable = queries.retryable_failures(campaign_uuid(campaign_id))
                 campaigns.retry(viewer.account_id, campaign_id, retryable)
             else:
                 getattr(campaigns, action)(viewer.account_id, campaign_id)
@@ -421,13 +422,13 @@ def _campaign_context(
     cursor: str | None,
     timeline: OutcomeTimeline,
 ) -> dict[str, Any]:
-    view = _owned(queries, viewer, campaign_id)
+    view = owned_campaign(queries, viewer, campaign_id)
     outcomes = None
     if view.status not in ACTIVE and view.status != CampaignStatus.DRAFT:
         sendable = view.total_count - view.suppressed_count - view.cancelled_count
-        outcomes = timeline.of(_campaign_uuid(campaign_id), sendable)
+        outcomes = timeline.of(campaign_uuid(campaign_id), sendable)
     chosen = status if status in set(RecipientStatus) else None
-    page = queries.recipients(_campaign_uuid(campaign_id), chosen, cursor, PAGE_SIZE * 5)
+    page = queries.recipients(campaign_uuid(campaign_id), chosen, cursor, PAGE_SIZE * 5)
     query = {k: v for k, v in (("status", chosen), ("cursor", cursor)) if v}
     next_query = {**query, "cursor": page.next_cursor} if page.next_cursor else None
     return {
@@ -439,6 +440,6 @@ def _campaign_context(
         "statuses": [s.value for s in RecipientStatus],
         "query": urlencode(query),
         "next_query": urlencode(next_query) if next_query else None,
-        "retryable": queries.retryable_failures(_campaign_uuid(campaign_id)),
+        "retryable": queries.retryable_failures(campaign_uuid(campaign_id)),
         "chart": chart(outcomes),
     }

@@ -71,7 +71,7 @@ def test_paste_preview_a_bad_row_launch_and_watch_it_finish(
     page.click("#send-now")
     page.wait_for_url(re.compile(r"/dashboard/campaigns/smsc_"))
     campaign_id = page.url.rsplit("/", 1)[1]
-    # htmx polls the live part every second until the campaign is done.
+    # Without a reload: each change pushed by Server-Sent Events fetches the live part.
     page.wait_for_selector("#campaign-status:text-is('done')", timeout=120_000)
     assert page.inner_text("#delivered-count") == "3"
     page.wait_for_selector("#outcomes-chart svg polyline")

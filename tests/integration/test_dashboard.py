@@ -224,12 +224,18 @@ def test_cancel_a_scheduled_campaign_and_another_accounts_campaign_is_not_found(
     campaign_id = url.rsplit("/", 1)[1]
     api = browser.get(f"/v1/sms/campaigns/{campaign_id}", headers=tenant.headers).json()
     assert api["status"] == "cancelled"
+    # Its live progress (Server-Sent Events): the state once, then the end of the stream.
+    events = browser.get(f"{url}/events")
+    assert events.headers["content-type"].startswith("text/event-stream")
+    assert "event: progress" in events.text and '"status": "cancelled"' in events.text
+    assert events.text.rstrip().endswith(f"event: end\r\ndata: {campaign_id}")
 
     other = Tenant(herald)
     with TestClient(create_app(herald, follow_projection=False)) as stranger:
         sign_in(stranger, other)
         assert stranger.get(url).status_code == 404
         assert stranger.get(f"{url}/live").status_code == 404
+        assert stranger.get(f"{url}/events").status_code == 404
         refused = stranger.post(f"{url}/cancel", data={"_csrf_token": csrf(stranger)})
         assert refused.status_code == 404
         assert stranger.get("/dashboard/campaigns/smsc_nonsense").status_code == 404
