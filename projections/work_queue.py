@@ -70,6 +70,9 @@ class DueRecipient:
     opted_out: bool  # the phone opted out of the account's messages: suppress, never send
 
 
+EXCLUSIVE_STRIPES = 64
+
+
 def campaign_lock_key(campaign_id: UUID) -> int:
     return int.from_bytes(campaign_id.bytes[:8], "big", signed=True)
 
@@ -87,6 +90,12 @@ class WorkQueue:
         self._guard_conn: psycopg.Connection[Any] | None = None
         self._guard_mutex = threading.Lock()
         self._held: dict[int, int] = {}  # holds taken, by advisory lock key
+        # Waiting for an exclusive guard holds a pooled connection, and the block it guards
+        # needs another (to catch the read models up): so one waiter per key in this
+        # process (striped locks), and at most half the pool waiting or holding in all.
+        # Else 15 STOPs of one account at once took every connection and stalled it all.
+        self._exclusive_stripes = [threading.Lock() for _ in range(EXCLUSIVE_STRIPES)]
+        self._exclusive_slots = threading.BoundedSemaphore(max(1, (pool.max_size or 2) // 2))
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return fetch_rows(self.pool, query, params)
@@ -361,16 +370,25 @@ class WorkQueue:
     def exclusive(self, campaign_id: UUID) -> Iterator[None]:
         """Wait for every dispatcher's planned submissions of the campaign, and keep new
         ones out, until the block (which records the cancel or pause) is done."""
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (campaign_lock_key(campaign_id),))
+        with self._exclusive(campaign_lock_key(campaign_id)):
             yield
 
     @contextmanager
     def exclusive_account(self, account_id: UUID) -> Iterator[None]:
         """Wait for every dispatcher's planned submissions of the account, and keep new ones
         out, until the block (which records an opt-out) is done."""
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (account_lock_key(account_id),))
+        with self._exclusive(account_lock_key(account_id)):
+            yield
+
+    @contextmanager
+    def _exclusive(self, key: int) -> Iterator[None]:
+        with (
+            self._exclusive_stripes[key % EXCLUSIVE_STRIPES],
+            self._exclusive_slots,
+            self.pool.connection() as conn,
+            conn.transaction(),
+        ):
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
             yield
 
     def close(self) -> None:
