@@ -34,6 +34,7 @@ from domain.consent import refusal
 from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from domain.status import RANK
 from domain.text import escaped
+from projections.fold import apply_folded
 from projections.handlers import LIVE_SCHEMA, apply_events
 
 log = structlog.get_logger()
@@ -42,6 +43,7 @@ TRACKING_NAME = "read_models"
 LOCK_KEY = 0x4E52414C44  # an arbitrary constant naming the projection's advisory lock
 SCHEMA_LOCK_KEY = LOCK_KEY + 1  # held while the schema's DDL runs
 REBUILD_LOCK_KEY = LOCK_KEY + 2  # a rebuild's own projection, beside the live one
+SPLIT_ABOVE = 50  # a failed rebuild batch larger than this is halved (see `_apply_events`)
 
 
 E164_SHAPE = re.compile(r"\+[0-9]{1,15}")
@@ -183,7 +185,8 @@ class Projector:
         """Apply a batch of stored events; one that cannot be applied is skipped, not fatal.
 
         The batch goes in one savepoint; should it fail, its events go one by one, each in
-        a savepoint of its own. An event that fails on its own data (see
+        a savepoint of its own (a rebuild's large batch is halved first, see
+        `_apply_events`). An event that fails on its own data (see
         `is_the_events_fault`) is recorded in projection_failures and logged, and the
         projection moves past it: otherwise every later event, and every write waiting to
         read itself back, would wait on it for ever. A fixed handler and `herald
@@ -196,13 +199,26 @@ class Projector:
                 events.append((row, self.store.mapper.to_domain_event(stored)))
             except Exception as error:
                 self._skip(cur, row, error)
+        self._apply_events(conn, cur, events)
+
+    def _apply_events(self, conn: Connection, cur: Cursor[Any], events: list[Any]) -> None:
+        # A rebuild folds the batch's message events (projections/fold.py); the live
+        # projection, and a batch gone wrong, apply them one statement at a time.
+        apply_batch = apply_events if self.schema == LIVE_SCHEMA else apply_folded
         try:
             with conn.transaction():
-                apply_events(cur, [event for _, event in events], self.schema)
+                apply_batch(cur, [event for _, event in events], self.schema)
             return
         except Exception as error:
             if not is_the_events_fault(error):
                 raise
+        if apply_batch is apply_folded and len(events) > SPLIT_ABOVE:
+            # A rebuild's batch is large: one bad event would send all of it event by event
+            # (seconds); its halves are folded instead, down to the bad event's neighbours.
+            half = len(events) // 2
+            self._apply_events(conn, cur, events[:half])
+            self._apply_events(conn, cur, events[half:])
+            return
         for row, event in events:
             try:
                 with conn.transaction():
