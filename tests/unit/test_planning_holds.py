@@ -3,7 +3,6 @@ each submission planned keeps one, and a plan that fails lets every one of them 
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -12,40 +11,11 @@ import pytest
 
 from application.planning import Claim, Planning
 from application.store import EventStore
+from projections.work_queue import CampaignToSend, DueRecipient, Lane
 from tests.conftest import FakeReadModels, FixedClock, in_memory
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 NUMBER = "+447446466847"
-
-
-@dataclass(frozen=True)
-class Lane:
-    phone_number: str
-    mps: int
-    next_in: float
-    lease_left: float
-    taken_over_ago: float | None
-
-
-@dataclass(frozen=True)
-class CampaignToSend:
-    campaign_id: UUID
-    account_id: UUID
-    agent_id: UUID
-    message_template: str
-    from_numbers: list[str]
-    held_until: datetime | None
-
-
-@dataclass(frozen=True)
-class DueRecipient:
-    campaign_id: UUID
-    index: int
-    phone: str
-    variables: dict[str, Any]
-    from_number: str
-    round: int
-    opted_out: bool
 
 
 class FakeWorkQueue:
