@@ -18,7 +18,8 @@ from tests.integration.conftest import Tenant, sharing
 DAY_1 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 DAY_2 = DAY_1 + timedelta(days=1)
 LATE_ON_DAY_1 = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)  # day 2 already, east of UTC
-N1, N2 = "+447446400901", "+447446400902"
+# Outside the +4474464xxxxx range the Tenant fixture numbers from (a session makes hundreds).
+N1, N2 = "+447446600901", "+447446600902"
 
 
 class Workload:
