@@ -2,13 +2,12 @@
 of the account that owns the number written to (`To`)."""
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, post
 
 from application.inbound import Inbound, InboundSms, Received
-from interfaces.api.webhooks import TwilioSignatures, forged
+from interfaces.api.webhooks import TwilioSignatures, forged, twilio_form
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
@@ -23,9 +22,7 @@ class InboundWebhookController(Controller):
     async def inbound(
         self, request: Request[Any, Any, Any], signatures: TwilioSignatures, inbound: Inbound
     ) -> Response[Any]:
-        # Blank values kept: Twilio signs every parameter it sends, MessagingServiceSid="" too.
-        text = (await request.body()).decode(errors="replace")
-        data = dict(parse_qsl(text, keep_blank_values=True))
+        data = await twilio_form(request)
         if not request.headers.get("x-twilio-signature"):
             return forged()
         sms = InboundSms(

@@ -59,6 +59,13 @@ class StatusWebhook:
     callbacks: CallbackBatcher
 
 
+async def twilio_form(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The parameters Twilio posted. Parsed here rather than by Litestar's form extractor
+    (a fifth of the time per call); blank values kept, since Twilio signs them too."""
+    body = (await request.body()).decode(errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
 def forged() -> Response[Any]:
     return error_response(403, "forbidden", "invalid Twilio signature")
 
@@ -76,10 +83,7 @@ class WebhookController(Controller):
         request: Request[Any, Any, Any],
         status_webhook: StatusWebhook,
     ) -> Response[Any]:
-        # Parsed here rather than by Litestar's form extractor: a fifth of the time per call.
-        # Blank values are kept: Twilio signs every parameter it posts, blank ones included.
-        body = (await request.body()).decode(errors="replace")
-        data = dict(parse_qsl(body, keep_blank_values=True))
+        data = await twilio_form(request)
         if not request.headers.get("x-twilio-signature"):
             return forged()
         uuid = ids.parse_public_id(ids.MESSAGE, message_id)
