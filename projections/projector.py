@@ -36,6 +36,7 @@ from domain.status import RANK
 from domain.text import escaped
 from projections.fold import apply_folded
 from projections.handlers import LIVE_SCHEMA, apply_events
+from projections.read_ahead import collector_paused, read_ahead
 
 log = structlog.get_logger()
 
@@ -95,6 +96,13 @@ def _schema_version(conn: Connection, schema: str) -> str | None:
         (schema,),
     ).fetchone()
     return row[0] if row else None
+
+
+class DecodingFailed:
+    """In place of an event that its stored row could not be decoded into."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def is_the_events_fault(error: Exception) -> bool:
@@ -177,12 +185,37 @@ class Projector:
             rows = cur.execute(self._select, (position, settled, self.batch_size)).fetchall()
             if not rows:
                 return 0, position
-            self._apply(conn, cur, rows)
+            self._apply(conn, cur, self._decoded(rows))
             reached = rows[-1][0]
             cur.execute(self._track, (TRACKING_NAME, reached))
             return len(rows), reached
 
-    def _apply(self, conn: Connection, cur: Cursor[Any], rows: Sequence[Any]) -> None:
+    def replay(self, conninfo: str) -> None:
+        """Apply every event settled now, each batch read and decoded on a connection and
+        a thread of their own while the one before is applied (projections/read_ahead.py).
+        For a rebuild's projector, the only one moving its position (one rebuild at a
+        time); `catch_up` then takes what came meanwhile."""
+        start, until = self.position(), self.settled_position()
+        batches = read_ahead(conninfo, self._select, start, until, self.batch_size, self._decoded)
+        with collector_paused():
+            for decoded in batches:
+                with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+                    self._apply(conn, cur, decoded)
+                    cur.execute(self._track, (TRACKING_NAME, decoded[-1][0][0]))
+
+    def _decoded(self, rows: Sequence[Any]) -> list[tuple[Any, Any]]:
+        """Each stored event's row with its domain event, or with why it cannot be decoded."""
+        decoded: list[tuple[Any, Any]] = []
+        for row in rows:
+            try:
+                stored = StoredEvent(row[1], row[2], row[3], bytes(row[4]))
+                decoded.append((row, self.mapper.to_domain_event(stored)))
+            except Exception as error:
+                decoded.append((row, DecodingFailed(error)))
+        return decoded
+
+    def _apply(self, conn: Connection, cur: Cursor[Any], decoded: Sequence[Any]) -> None:
         """Apply a batch of stored events; one that cannot be applied is skipped, not fatal.
 
         The batch goes in one savepoint; should it fail, its events go one by one, each in
@@ -194,12 +227,11 @@ class Projector:
         projections rebuild` apply it again. Any other error is raised: nothing of the batch
         is kept, and the next catch-up tries it again."""
         events = []
-        for row in rows:
-            try:
-                stored = StoredEvent(row[1], row[2], row[3], bytes(row[4]))
-                events.append((row, self.mapper.to_domain_event(stored)))
-            except Exception as error:
-                self._skip(cur, row, error)
+        for row, event in decoded:
+            if isinstance(event, DecodingFailed):
+                self._skip(cur, row, event.error)
+            else:
+                events.append((row, event))
         self._apply_events(conn, cur, events)
 
     def _apply_events(self, conn: Connection, cur: Cursor[Any], events: list[Any]) -> None:

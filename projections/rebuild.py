@@ -59,7 +59,8 @@ def rebuild_beside(live: Projector) -> int:
             conn.execute(
                 sql.SQL("ANALYZE {}").format(sql.Identifier(*live.events_table.split(".")))
             )
-            builder.catch_up()  # the bulk of the log, while the live models serve
+            builder.replay(conninfo)  # the bulk of the log, while the live models serve
+            builder.catch_up()  # what was recorded meanwhile
             _recount(conn)
             _swap_in(conn, builder)
         except BaseException:
