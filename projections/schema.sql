@@ -304,24 +304,10 @@ ALTER TABLE herald.accounts ADD COLUMN IF NOT EXISTS help_text text;
 -- renames that schema to herald: a view binds to tables, not to their names. A column a view
 -- reads cannot change type while the view exists: drop the view before such an ALTER above.
 
--- Per account and day (UTC) of the messages' creation: what became of them. Suppressed
--- messages (their phone opted out before they went) were never sent and are left out.
+-- Per account, sender number and day (UTC) of the messages' creation: what became of them.
+-- Suppressed messages (their phone opted out before they went) were never sent and are
+-- left out. delivery_by_day sums these rows (dropped first: it reads this view).
 DROP VIEW IF EXISTS herald.delivery_by_day;
-CREATE VIEW herald.delivery_by_day AS
-SELECT account_id,
-       (created_at AT TIME ZONE 'UTC')::date AS day,
-       count(*) AS messages,
-       count(twilio_sid) AS sent,
-       count(*) FILTER (WHERE status = 'delivered') AS delivered,
-       count(*) FILTER (WHERE status = 'undelivered') AS undelivered,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
-       round(count(*) FILTER (WHERE status = 'delivered')::numeric / nullif(count(*) FILTER (
-           WHERE status IN ('delivered', 'undelivered', 'failed')), 0), 4) AS delivery_rate
-FROM herald.messages
-WHERE status <> 'suppressed'
-GROUP BY account_id, day;
-
--- The same per sender number and day.
 DROP VIEW IF EXISTS herald.delivery_by_number;
 CREATE VIEW herald.delivery_by_number AS
 SELECT account_id,
@@ -337,6 +323,20 @@ SELECT account_id,
 FROM herald.messages
 WHERE status <> 'suppressed'
 GROUP BY account_id, from_number, day;
+
+-- The same per account and day, all its numbers together.
+CREATE VIEW herald.delivery_by_day AS
+SELECT account_id,
+       day,
+       sum(messages)::bigint AS messages,
+       sum(sent)::bigint AS sent,
+       sum(delivered)::bigint AS delivered,
+       sum(undelivered)::bigint AS undelivered,
+       sum(failed)::bigint AS failed,
+       round(sum(delivered) / nullif(sum(delivered + undelivered + failed), 0), 4)
+           AS delivery_rate
+FROM herald.delivery_by_number
+GROUP BY account_id, day;
 
 -- Twilio's error codes per account and campaign (NULL: single sends). The partial index
 -- holds only messages with an error, so the view reads those and not every message.
