@@ -9,7 +9,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.errors import NotFound
 
-__all__ = ["EventStore", "IntegrityError", "Latest", "Recorded"]
+__all__ = ["EventStore", "IntegrityError", "Latest", "Recorded", "Undecodable"]
 
 A = TypeVar("A")
 
@@ -22,6 +22,17 @@ class Latest(NamedTuple):
 class Recorded(NamedTuple):
     position: int  # its notification id: the order of the log
     event: Any  # the domain event, decoded (and upcast) by the store's mapper
+
+
+class Undecodable(NamedTuple):
+    """In a stream of the whole log, in place of a stored event the mapper cannot decode (a
+    damaged state, a topic no code defines any more): what it holds, and why."""
+
+    originator_id: UUID | str
+    originator_version: int
+    topic: str
+    state: bytes
+    error: str
 
 
 class EventStore(Application):
@@ -90,6 +101,21 @@ class EventStore(Application):
     def recorded(self, position: int, stored: StoredEvent) -> Recorded:
         return Recorded(position, self.mapper.to_domain_event(stored))
 
+    def streamed(self, position: int, stored: StoredEvent) -> Recorded:
+        """`recorded`, or an `Undecodable` in place of the event: one damaged event must
+        not end a stream of the whole log (an export) before everything after it."""
+        try:
+            return self.recorded(position, stored)
+        except Exception as error:
+            undecodable = Undecodable(
+                stored.originator_id,
+                stored.originator_version,
+                stored.topic,
+                stored.state,
+                f"{type(error).__name__}: {error}",
+            )
+            return Recorded(position, undecodable)
+
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0  # type: ignore[attr-defined]
 
@@ -101,7 +127,7 @@ class EventStore(Application):
         start = 0
         while page := self.recorder.select_notifications(start, batch, inclusive_of_start=False):
             for notification in page:
-                recorded = self.recorded(notification.id, notification)
+                recorded = self.streamed(notification.id, notification)
                 event = recorded.event
                 if account_id is not None:
                     if event.originator_version == 1 and account_id in (

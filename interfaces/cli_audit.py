@@ -201,16 +201,22 @@ def export_events(
         console=Console(stderr=True),
         transient=False,
     )
-    lines = 0
+    lines = undecodable = 0
     with _opened(output) as sink, progress:
         task = progress.add_task("export", total=last, lines=0)
-        for position, line in export_lines(store, account_id, start, end):
+        for position, line, damaged in export_lines(store, account_id, start, end):
             sink.write(line)
             lines += 1
+            undecodable += damaged
             if lines % 1000 == 0:
                 progress.update(task, completed=min(position, last), lines=lines)
         progress.update(task, completed=last, lines=lines)
     Console(stderr=True).print(f"{lines} events exported")
+    if undecodable:
+        Console(stderr=True).print(
+            f"{undecodable} of them could not be decoded: exported as stored, with"
+            " 'undecodable' saying why"
+        )
 
 
 def _fail(problems: list[dict[str, Any]]) -> None:

@@ -41,11 +41,13 @@ class PostgresEventStore(EventStore):
             rows = cur.fetchall()
         return [self._recorded(row) for row in rows]
 
-    def _recorded(self, row: dict) -> Recorded:  # type: ignore[type-arg]
-        stored = StoredEvent(
+    def _stored(self, row: dict) -> StoredEvent:  # type: ignore[type-arg]
+        return StoredEvent(
             row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])
         )
-        return self.recorded(row["notification_id"], stored)
+
+    def _recorded(self, row: dict) -> Recorded:  # type: ignore[type-arg]
+        return self.recorded(row["notification_id"], self._stored(row))
 
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0  # type: ignore[attr-defined]
@@ -56,7 +58,8 @@ class PostgresEventStore(EventStore):
 
         An aggregate is the account's when it is the account, or when its first event names
         it as `account_id` (every aggregate Herald records for an account does). That first
-        event is found by its stored text, then checked decoded."""
+        event is found by its stored text, then checked decoded: one that cannot be decoded
+        (`Undecodable`) cannot be shown to be the account's, and its aggregate is left out."""
         table = self._table()
         assert table is not None, "streaming needs the PostgreSQL store"
         if account_id is None:
@@ -81,7 +84,7 @@ class PostgresEventStore(EventStore):
             cur.itersize = batch
             cur.execute(query, params)
             for row in cur:
-                recorded = self._recorded(row)
+                recorded = self.streamed(row["notification_id"], self._stored(row))
                 if account_id is not None:
                     event = recorded.event
                     owner = getattr(event, "account_id", None)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
 from application.campaign_checks import CreateCampaign, RecipientIn
 from bench.workload import fill
@@ -194,7 +194,8 @@ def test_a_rebuild_decodes_every_event_as_the_store_does(
     herald: Herald, workload: Workload
 ) -> None:
     """The rebuild's faster JSON decoding (msgspec) gives the same events as the store's
-    mapper, for every event recorded, and falls back to it for JSON msgspec refuses."""
+    mapper, for every event recorded (and refuses those it refuses: other tests record
+    undecodable ones), and falls back to it for JSON msgspec refuses."""
     mapper, fast = herald.store.mapper, fold.fast_mapper(herald.store.mapper)
     assert fast is not mapper
     with herald.pool.connection() as conn:
@@ -204,7 +205,13 @@ def test_a_rebuild_decodes_every_event_as_the_store_does(
     assert len(rows) > 500
     for row in rows:
         stored = StoredEvent(row[0], row[1], row[2], bytes(row[3]))
-        assert fast.to_domain_event(stored).__dict__ == mapper.to_domain_event(stored).__dict__
+        try:
+            expected = mapper.to_domain_event(stored).__dict__
+        except MapperDeserialisationError:
+            with pytest.raises(MapperDeserialisationError):
+                fast.to_domain_event(stored)
+            continue
+        assert fast.to_domain_event(stored).__dict__ == expected
     odd = b'{"a": NaN, "b": {"_type_": "uuid_hex", "_data_": "%s"}}' % uuid4().hex.encode()
     decoded, expected = fast.transcoder.decode(odd), mapper.transcoder.decode(odd)
     assert decoded["b"] == expected["b"] and math.isnan(decoded["a"])
