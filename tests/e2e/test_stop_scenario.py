@@ -5,6 +5,7 @@ phones. The simulator's own record must show nothing sent to a phone after its S
 the YES sender must get the agent's answer (its webhook responder, a local server)."""
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import httpx
@@ -24,7 +25,7 @@ ANSWER = "Lovely, we will call you to book a time."
 
 
 def test_nothing_goes_to_a_phone_after_its_stop_and_a_yes_gets_the_agents_answer(
-    stack: Stack, database_url: str
+    stack: Stack, database_url: str, figure: Callable[[str], None]
 ) -> None:
     account = herald_cli(database_url, "accounts", "create", "consent scenario")
     herald_cli(database_url, "accounts", "quiet-hours", account, "--off")
@@ -68,8 +69,8 @@ def test_nothing_goes_to_a_phone_after_its_stop_and_a_yes_gets_the_agents_answer
         f"/v1/sms/campaigns/{second}/recipients", params={"status": "suppressed"}
     ).json()
     first_to_stoppers = sum(len(sent_to(stack, p, FIRST)) for p in stoppers)
-    print(
-        f"{PHONES} phones, {len(stoppers)} STOPs mid-campaign (first campaign had reached"
+    figure(
+        f"consent scenario: {PHONES} phones, {len(stoppers)} STOPs mid-campaign (first campaign had reached"
         f" {first_to_stoppers} of them before), messages to a phone after its STOP:"
         f" {len(after_stop)}; second campaign: {second_view['delivered_count']} delivered,"
         f" {second_view['status_counts']['suppressed']} suppressed; the YES sender got the"
