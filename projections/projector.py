@@ -18,6 +18,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from importlib import resources
 from typing import Any
 from uuid import UUID
@@ -197,7 +198,8 @@ class Projector:
         time); `catch_up` then takes what came meanwhile."""
         start, until = self.position(), self.settled_position()
         batches = read_ahead(conninfo, self._select, start, until, self.batch_size, self._decoded)
-        with collector_paused():
+        # closing: should a batch fail, the reader stops now, not when the generator is freed
+        with closing(batches), collector_paused():
             for decoded in batches:
                 with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))

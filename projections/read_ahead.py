@@ -10,7 +10,7 @@ are committed and never change, so reading them early reads what reading them la
 import gc
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,7 +27,7 @@ def read_ahead(
     until: int,
     batch_size: int,
     decode: Callable[[Sequence[Any]], list[tuple[Any, Any]]],
-) -> Iterator[list[tuple[Any, Any]]]:
+) -> Generator[list[tuple[Any, Any]], None, None]:
     """The decoded batches of the events after `start` up to `until`, in order. `select`
     takes (after, until, limit), as the projector's does."""
     ready: queue.Queue[list[tuple[Any, Any]] | BaseException | None] = queue.Queue(AHEAD)

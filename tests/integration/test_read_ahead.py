@@ -13,6 +13,7 @@ import pytest
 from litestar.testing import TestClient
 
 from interfaces.bootstrap import Herald
+from projections import handlers, rebuild
 from projections.handlers import LIVE_SCHEMA
 from projections.projector import Projector
 from projections.read_ahead import read_ahead
@@ -78,6 +79,27 @@ def test_a_failure_reading_ahead_fails_the_rebuild_and_changes_nothing(
     assert schemas(herald) == {"herald"}
     assert readers() == []
     assert gc.isenabled()
+
+
+def test_a_failure_applying_a_batch_stops_the_reader_at_once(
+    client: TestClient, herald: Herald, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.post("/v1/sms/campaigns", json=campaign_body(tenant), headers=tenant.headers)
+    # Batches of 2: many are left to read when the campaign's fails.
+    monkeypatch.setattr(rebuild, "REBUILD_BATCH", 2)
+    monkeypatch.setattr(herald.projector, "batch_size", 2)
+    real = handlers.HANDLERS["Campaign.Created"]
+
+    def fail_in_the_rebuild(cur: handlers.Writes, event: Any) -> None:
+        if cur.schema != LIVE_SCHEMA:
+            raise psycopg.OperationalError("the database went away")
+        real(cur, event)
+
+    monkeypatch.setitem(handlers.HANDLERS, "Campaign.Created", fail_in_the_rebuild)
+    with pytest.raises(psycopg.OperationalError) as failed:
+        herald.projector.rebuild()
+    assert readers() == []  # while the failure (and its traceback) is still at hand
+    assert gc.isenabled() and failed.value is not None
 
 
 def test_an_event_that_cannot_be_decoded_is_skipped_by_the_rebuild_too(
