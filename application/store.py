@@ -9,7 +9,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.errors import NotFound
 
-__all__ = ["EventStore", "IntegrityError", "Latest", "Recorded", "Undecodable"]
+__all__ = ["EventStore", "IntegrityError", "Latest", "Recorded", "Undecodable", "decoded"]
 
 A = TypeVar("A")
 
@@ -33,6 +33,18 @@ class Undecodable(NamedTuple):
     topic: str
     state: bytes
     error: str
+
+
+def decoded(mapper: Any, stored: StoredEvent) -> Any:
+    """The domain event `mapper` decodes (and upcasts) from `stored`, or an `Undecodable`
+    saying why it cannot."""
+    try:
+        return mapper.to_domain_event(stored)
+    except Exception as error:
+        why = f"{type(error).__name__}: {error}"
+        return Undecodable(
+            stored.originator_id, stored.originator_version, stored.topic, stored.state, why
+        )
 
 
 class EventStore(Application):
@@ -104,17 +116,7 @@ class EventStore(Application):
     def streamed(self, position: int, stored: StoredEvent) -> Recorded:
         """`recorded`, or an `Undecodable` in place of the event: one damaged event must
         not end a stream of the whole log (an export) before everything after it."""
-        try:
-            return self.recorded(position, stored)
-        except Exception as error:
-            undecodable = Undecodable(
-                stored.originator_id,
-                stored.originator_version,
-                stored.topic,
-                stored.state,
-                f"{type(error).__name__}: {error}",
-            )
-            return Recorded(position, undecodable)
+        return Recorded(position, decoded(self.mapper, stored))
 
     def last_position(self) -> int:
         return self.recorder.max_notification_id() or 0  # type: ignore[attr-defined]

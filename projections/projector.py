@@ -30,7 +30,7 @@ from psycopg import Connection, Cursor, sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from application.store import EventStore
+from application.store import EventStore, Undecodable, decoded
 from domain.consent import refusal
 from domain.quiet_hours import DEFAULT_QUIET_HOURS, QuietHours
 from domain.status import RANK
@@ -97,13 +97,6 @@ def _schema_version(conn: Connection, schema: str) -> str | None:
         (schema,),
     ).fetchone()
     return row[0] if row else None
-
-
-class DecodingFailed:
-    """In place of an event that its stored row could not be decoded into."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
 
 
 def is_the_events_fault(error: Exception) -> bool:
@@ -200,24 +193,21 @@ class Projector:
         batches = read_ahead(conninfo, self._select, start, until, self.batch_size, self._decoded)
         # closing: should a batch fail, the reader stops now, not when the generator is freed
         with closing(batches), collector_paused():
-            for decoded in batches:
+            for batch in batches:
                 with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
-                    self._apply(conn, cur, decoded)
-                    cur.execute(self._track, (TRACKING_NAME, decoded[-1][0][0]))
+                    self._apply(conn, cur, batch)
+                    cur.execute(self._track, (TRACKING_NAME, batch[-1][0][0]))
 
     def _decoded(self, rows: Sequence[Any]) -> list[tuple[Any, Any]]:
-        """Each stored event's row with its domain event, or with why it cannot be decoded."""
-        decoded: list[tuple[Any, Any]] = []
-        for row in rows:
-            try:
-                stored = StoredEvent(row[1], row[2], row[3], bytes(row[4]))
-                decoded.append((row, self.mapper.to_domain_event(stored)))
-            except Exception as error:
-                decoded.append((row, DecodingFailed(error)))
-        return decoded
+        """Each stored event's row with its domain event (or an `Undecodable`)."""
+        mapper = self.mapper
+        return [
+            (row, decoded(mapper, StoredEvent(row[1], row[2], row[3], bytes(row[4]))))
+            for row in rows
+        ]
 
-    def _apply(self, conn: Connection, cur: Cursor[Any], decoded: Sequence[Any]) -> None:
+    def _apply(self, conn: Connection, cur: Cursor[Any], batch: Sequence[Any]) -> None:
         """Apply a batch of stored events; one that cannot be applied is skipped, not fatal.
 
         The batch goes in one savepoint; should it fail, its events go one by one, each in
@@ -229,9 +219,9 @@ class Projector:
         projections rebuild` apply it again. Any other error is raised: nothing of the batch
         is kept, and the next catch-up tries it again."""
         events = []
-        for row, event in decoded:
-            if isinstance(event, DecodingFailed):
-                self._skip(cur, row, event.error)
+        for row, event in batch:
+            if isinstance(event, Undecodable):  # the event's own fault: nothing to retry
+                self._record_skip(cur, row, event.error)
             else:
                 events.append((row, event))
         self._apply_events(conn, cur, events)
@@ -264,8 +254,11 @@ class Projector:
     def _skip(self, cur: Cursor[Any], row: Sequence[Any], error: Exception) -> None:
         if not is_the_events_fault(error):
             raise error
+        self._record_skip(cur, row, f"{type(error).__name__}: {error}")
+
+    def _record_skip(self, cur: Cursor[Any], row: Sequence[Any], why: str) -> None:
         notification_id, originator_id, _, topic, _ = row
-        reason = escaped(f"{type(error).__name__}: {error}", 2000)
+        reason = escaped(why, 2000)
         log.error(
             "projection_event_skipped",
             notification_id=notification_id,

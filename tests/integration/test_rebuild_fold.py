@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
+from eventsourcing.utils import TopicError
 
 from application.campaign_checks import CreateCampaign, RecipientIn
 from bench.workload import fill
@@ -207,8 +208,8 @@ def test_a_rebuild_decodes_every_event_as_the_store_does(
         stored = StoredEvent(row[0], row[1], row[2], bytes(row[3]))
         try:
             expected = mapper.to_domain_event(stored).__dict__
-        except MapperDeserialisationError:
-            with pytest.raises(MapperDeserialisationError):
+        except (MapperDeserialisationError, TopicError) as refused:
+            with pytest.raises(type(refused)):
                 fast.to_domain_event(stored)
             continue
         assert fast.to_domain_event(stored).__dict__ == expected
