@@ -3,6 +3,7 @@
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -38,6 +39,9 @@ class SimulatorConfig:
     reorder: bool = False  # post the final status before `sent`
     callbacks_enabled: bool = True
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses for the next creates
+    # To -> HTTP statuses for the next creates to that phone only (other traffic of a shared
+    # simulator does not use them up)
+    fail_to: dict[str, list[int]] = field(default_factory=dict)
     create_before_fail: bool = False  # a 5xx fault still creates the message
     error_rate: float = 0.0  # the fraction of creates answered with `error_status`
     error_status: int = 500
@@ -58,7 +62,7 @@ class SimulatorConfig:
             _check(0 <= getattr(self, name) <= 1, f"{name} must be between 0 and 1")
         for name in ("sent_delay", "final_delay", "latency"):
             _check(getattr(self, name) >= 0, f"{name} must not be negative")
-        statuses = [*self.fail_next, self.error_status]
+        statuses = [*self.fail_next, *chain(*self.fail_to.values()), self.error_status]
         _check(all(400 <= s <= 599 for s in statuses), "fault statuses must be 4xx or 5xx")
 
 

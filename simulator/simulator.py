@@ -53,7 +53,7 @@ class Simulator:
     async def create_message(self, account_sid: str, form: Mapping[str, str]) -> Answer:
         if self.config.latency:
             await asyncio.sleep(self.config.latency)
-        fault = self._fault()
+        fault = self._fault(form.get("To", ""))
         if fault and not (fault >= 500 and self.config.create_before_fail):
             return fault, _fault_body(fault)
         invalid = self._invalid(form)
@@ -74,7 +74,9 @@ class Simulator:
     def list_messages(self, account_sid: str, query: ListQuery) -> Answer:
         return 200, list_page(self.store, account_sid, query)
 
-    def _fault(self) -> int | None:
+    def _fault(self, to: str) -> int | None:
+        if self.config.fail_to.get(to):
+            return self.config.fail_to[to].pop(0)
         if self.config.fail_next:
             return self.config.fail_next.pop(0)
         if self.config.error_rate and self.rng.random() < self.config.error_rate:

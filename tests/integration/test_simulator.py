@@ -380,6 +380,17 @@ def test_fail_next_answers_429_then_the_next_create_succeeds(
     assert configure(sim)["fail_next"] == []
 
 
+def test_fail_to_refuses_only_the_creates_to_that_phone(sim: ServerHandle, client: Client) -> None:
+    configure(sim, fail_to={"+447111000007": [429, 503]})
+    assert send(client, to="+447111000008").status == "queued"  # another phone: sent
+    first = twilio_error(lambda: send(client, to="+447111000007"))
+    second = twilio_error(lambda: send(client, to="+447111000007"))
+    assert [first.status, second.status] == [429, 503]
+    assert send(client, to="+447111000007").status == "queued"
+    assert [m["to"] for m in recorded(sim)] == ["+447111000008", "+447111000007"]
+    assert configure(sim)["fail_to"] == {"+447111000007": []}
+
+
 def test_a_500_with_create_before_fail_still_records_the_message(
     sim: ServerHandle, client: Client
 ) -> None:
@@ -441,6 +452,7 @@ def test_reset_forgets_messages_and_restores_the_config(sim: ServerHandle, clien
 
 def test_the_control_api_refuses_unknown_options_and_bad_values(sim: ServerHandle) -> None:
     refused: list[dict[str, Any]] = [{"accounts": {}}, {"duplicate_rate": 2}, {"fail_next": [200]}]
+    refused += [{"fail_to": {"+447111000007": [201]}}, {"fail_to": ["+447111000007"]}]
     for changes in refused:
         assert httpx.post(f"{sim.url}/_sim/config", json=changes).status_code == 400
 
