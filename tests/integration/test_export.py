@@ -17,6 +17,7 @@ from domain import ids
 from harness.processes import HERALD
 from interfaces.bootstrap import Herald
 from tests.integration.conftest import Tenant
+from tests.integration.test_read_ahead import record_undecodable
 
 KEYS = {"position", "originator_id", "version", "topic", "time", "state"}
 UNDECODABLE_KEYS = {"position", "originator_id", "version", "topic", "undecodable", "stored_state"}
@@ -127,15 +128,7 @@ def test_an_event_that_cannot_be_decoded_is_exported_as_stored_and_the_export_go
         "domain.agent:Agent.Created": b'{"name": "half a JSON',
         "domain.gone:Gone.Created": b'{"a": 1}',  # a topic no code defines any more
     }
-    with herald.pool.connection() as conn:
-        positions = [
-            conn.execute(
-                "INSERT INTO herald_events (originator_id, originator_version, topic, state)"
-                " VALUES (%s, 1, %s, %s) RETURNING notification_id",
-                (uuid4(), topic, state),
-            ).fetchone()[0]  # type: ignore[index]
-            for topic, state in damaged.items()
-        ]
+    positions = [record_undecodable(herald, topic, state) for topic, state in damaged.items()]
     after = Tenant(herald)  # events recorded after the damaged ones
     target = tmp_path / "all.jsonl"
     done = export(database_url, "--output", str(target))

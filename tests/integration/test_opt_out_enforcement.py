@@ -23,15 +23,6 @@ def opted_out_at(world: SendingWorld, account_id: UUID, phone: str) -> datetime:
     return consent.opted_out_at
 
 
-def attempt_state(world: SendingWorld, tenant: Tenant, phone: str) -> str | None:
-    with world.herald.pool.connection() as conn:
-        row = conn.execute(
-            "SELECT attempt_state FROM herald.messages WHERE to_phone = %s AND account_id = %s",
-            (phone, tenant.account_id),
-        ).fetchone()
-    return row[0] if row else None
-
-
 def status_of(world: SendingWorld, message_id: str) -> str | None:
     with world.herald.pool.connection() as conn:
         row = conn.execute(

@@ -26,6 +26,18 @@ def readers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "replay-read-ahead"]
 
 
+def record_undecodable(herald: Herald, topic: str, state: bytes) -> int:
+    """An event written straight into the log that the store cannot decode; its position."""
+    with herald.pool.connection() as conn:
+        row = conn.execute(
+            "INSERT INTO herald_events (originator_id, originator_version, topic, state)"
+            " VALUES (%s, 1, %s, %s) RETURNING notification_id",
+            (uuid4(), topic, state),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def positions(rows: Any) -> list[tuple[Any, None]]:
     return [(row, None) for row in rows]
 
@@ -105,18 +117,12 @@ def test_a_failure_applying_a_batch_stops_the_reader_at_once(
 def test_an_event_that_cannot_be_decoded_is_skipped_by_the_rebuild_too(
     herald: Herald, tenant: Tenant
 ) -> None:
-    with herald.pool.connection() as conn:
-        row = conn.execute(
-            "INSERT INTO herald_events (originator_id, originator_version, topic, state)"
-            " VALUES (%s, 1, 'domain.agent:Agent.Created', %s) RETURNING notification_id",
-            (uuid4(), b"{not json"),
-        ).fetchone()
-    assert row is not None
+    position = record_undecodable(herald, "domain.agent:Agent.Created", b"{not json")
     herald.projector.catch_up()
-    assert row[0] in {f["notification_id"] for f in herald.projector.failures()}
+    assert position in {f["notification_id"] for f in herald.projector.failures()}
     before = snapshot(herald)
     herald.projector.rebuild()
     assert snapshot(herald) == before
-    failure = next(f for f in herald.projector.failures() if f["notification_id"] == row[0])
+    failure = next(f for f in herald.projector.failures() if f["notification_id"] == position)
     assert "Failed to deserialise" in failure["error"]
     assert readers() == [] and gc.isenabled()
