@@ -137,8 +137,13 @@ class SendingWorld:
     def http(self, tenant: Tenant) -> httpx.Client:
         return httpx.Client(base_url=self.api.url, headers=tenant.headers, timeout=30)
 
+    def stop_dispatching(self) -> None:
+        """Nothing more is sent or recorded by this world (a test that needs a quiet log)."""
+        if not self.dispatcher.stopped.is_set():
+            self.dispatcher.stop()
+
     def close(self) -> None:
-        self.dispatcher.stop()
+        self.stop_dispatching()
         self.api.stop()
         self.sim.stop()
         self.herald.close()
